@@ -1,0 +1,23 @@
+//! Rendering: one app for one cluster, as a deterministic function of the Git
+//! tree at a commit and the cluster's name (DESIGN §2).
+//!
+//! base manifests or Kustomize → overlays → variables → defaults (namespace,
+//! `fleet/app` and `fleet/cluster` labels) → apply order → canonical bytes and
+//! sha256 digests. [`Renderer`] owns the pipeline and its caches; each step
+//! lives in its own module.
+
+mod app_source;
+pub mod canonical;
+mod kinds;
+mod kustomize;
+mod object;
+mod output;
+pub mod overlay;
+mod renderer;
+pub mod variables;
+
+pub use kinds::{apply_rank, is_cluster_scoped_builtin};
+pub use kustomize::KUSTOMIZE_ENV;
+pub use object::{ObjectKey, Origin, SourceObject, group_of};
+pub use output::{AppRender, ClusterRender, RenderedObject};
+pub use renderer::{APP_LABEL, CLUSTER_LABEL, FALLBACK_NAMESPACE, RenderStats, Renderer};

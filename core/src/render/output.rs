@@ -1,0 +1,93 @@
+//! What rendering produces: per-object, per-app and per-cluster desired state.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::canonical::{canonical_bytes, digest, to_yaml};
+use super::object::ObjectKey;
+use crate::model::{FleetDuration, IgnoreDifference, SyncPolicy};
+
+/// One object of a cluster's desired state.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RenderedObject {
+    /// The object's identity.
+    pub key: ObjectKey,
+    /// The object, canonical (keys sorted).
+    pub value: Value,
+    /// sha256 of the object's canonical bytes.
+    pub digest: String,
+    /// `file:line` of the document that defined it.
+    pub source: String,
+}
+
+/// One app's desired state on one cluster.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppRender {
+    /// The app's name.
+    pub app: String,
+    /// Prune / self-heal policy.
+    pub sync: SyncPolicy,
+    /// Apps to apply and see healthy first.
+    pub depends_on: Vec<String>,
+    /// Fields drift detection ignores.
+    pub ignore_differences: Vec<IgnoreDifference>,
+    /// How long the app may take to become healthy.
+    pub health_timeout: Option<FleetDuration>,
+    /// Objects in apply order.
+    pub objects: Vec<RenderedObject>,
+    /// sha256 over the canonical bytes of `objects`.
+    pub digest: String,
+}
+
+impl AppRender {
+    pub(crate) fn digest_of(objects: &[RenderedObject]) -> String {
+        let values: Vec<&Value> = objects.iter().map(|object| &object.value).collect();
+        digest(&canonical_bytes(&serde_json::json!(values)))
+    }
+}
+
+/// One cluster's complete desired state at one revision.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ClusterRender {
+    /// The cluster's name.
+    pub cluster: String,
+    /// Its environment.
+    pub environment: String,
+    /// The commit rendered (for Git sources).
+    pub revision: Option<String>,
+    /// Its apps, dependencies first.
+    pub apps: Vec<AppRender>,
+    /// sha256 over the apps' names and digests.
+    pub digest: String,
+}
+
+impl ClusterRender {
+    pub(crate) fn digest_of(apps: &[AppRender]) -> String {
+        let mut bytes = Vec::new();
+        for app in apps {
+            bytes.extend_from_slice(app.app.as_bytes());
+            bytes.push(0);
+            bytes.extend_from_slice(app.digest.as_bytes());
+            bytes.push(b'\n');
+        }
+        digest(&bytes)
+    }
+
+    /// Every object of the cluster, apps in dependency order.
+    pub fn objects(&self) -> impl Iterator<Item = (&AppRender, &RenderedObject)> {
+        self.apps
+            .iter()
+            .flat_map(|app| app.objects.iter().map(move |object| (app, object)))
+    }
+
+    /// The desired state as a YAML stream (`---` between documents).
+    pub fn to_yaml_stream(&self) -> String {
+        let mut stream = String::new();
+        for (_, object) in self.objects() {
+            stream.push_str("---\n");
+            stream.push_str(&to_yaml(&object.value));
+        }
+        stream
+    }
+}

@@ -1,0 +1,185 @@
+//! Checks across files: references between clusters, environments, apps and waves.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::loader::LoadedFiles;
+use crate::diagnostic::Diagnostics;
+use crate::model::LabelSelector;
+
+pub(super) fn check(repository: &LoadedFiles) -> Diagnostics {
+    let mut problems = Diagnostics::new();
+    check_clusters(repository, &mut problems);
+    check_apps(repository, &mut problems);
+    check_dependency_cycles(repository, &mut problems);
+    if let Some(fleet) = &repository.fleet {
+        check_waves(fleet, &mut problems);
+    }
+    problems
+}
+
+fn check_clusters(repository: &LoadedFiles, problems: &mut Diagnostics) {
+    for cluster in repository.clusters.values() {
+        let environment = &cluster.spec.environment;
+        if environment.is_empty() {
+            problems.push(cluster.diagnostic("/spec", "spec.environment is required"));
+        } else if !repository.environments.contains_key(environment)
+            && !repository.unreadable_environments.contains(environment)
+        {
+            problems.push(cluster.diagnostic(
+                "/spec/environment",
+                format!(
+                    "unknown environment '{environment}' (no environments/{environment}.yaml; known: {})",
+                    known(repository.environments.keys())
+                ),
+            ));
+        }
+    }
+}
+
+fn check_apps(repository: &LoadedFiles, problems: &mut Diagnostics) {
+    for app in repository.apps.values() {
+        if let Some(targets) = &app.spec.targets {
+            check_selector(&targets.selector(), problems, |index, message| {
+                app.diagnostic(&format!("/spec/targets/matchExpressions/{index}"), message)
+            });
+            for (index, environment) in targets.environments.iter().flatten().enumerate() {
+                if !repository.environments.contains_key(environment)
+                    && !repository.unreadable_environments.contains(environment)
+                {
+                    problems.push(app.diagnostic(
+                        &format!("/spec/targets/environments/{index}"),
+                        format!("targets unknown environment '{environment}'"),
+                    ));
+                }
+            }
+        }
+        for (index, dependency) in app.spec.depends_on.iter().enumerate() {
+            let pointer = format!("/spec/dependsOn/{index}");
+            if dependency == &app.name {
+                problems.push(
+                    app.diagnostic(&pointer, format!("app '{}' depends on itself", app.name)),
+                );
+            } else if !repository.apps.contains_key(dependency)
+                && !repository.unreadable_apps.contains(dependency)
+            {
+                problems.push(app.diagnostic(
+                    &pointer,
+                    format!(
+                        "dependsOn names unknown app '{dependency}' (no apps/{dependency}/app.yaml)"
+                    ),
+                ));
+            }
+        }
+        for (index, ignored) in app.spec.ignore_differences.iter().enumerate() {
+            for (pointer_index, pointer) in ignored.json_pointers.iter().enumerate() {
+                if !pointer.starts_with('/') {
+                    problems.push(app.diagnostic(
+                        &format!("/spec/ignoreDifferences/{index}/jsonPointers/{pointer_index}"),
+                        format!("'{pointer}' is not a JSON pointer (it must start with '/')"),
+                    ));
+                }
+            }
+        }
+    }
+}
+
+fn check_selector(
+    selector: &LabelSelector,
+    problems: &mut Diagnostics,
+    at: impl Fn(usize, String) -> crate::diagnostic::Diagnostic,
+) {
+    if let Err((index, message)) = selector.check() {
+        problems.push(at(index, message));
+    }
+}
+
+/// Finds `dependsOn` cycles; each is reported once, at the entry of its
+/// alphabetically first app that starts the cycle.
+fn check_dependency_cycles(repository: &LoadedFiles, problems: &mut Diagnostics) {
+    let mut reported: BTreeSet<BTreeSet<String>> = BTreeSet::new();
+    for start in repository.apps.keys() {
+        let mut path = vec![start.clone()];
+        if let Some(cycle) = find_cycle(repository, start, &mut path) {
+            let members: BTreeSet<String> = cycle.iter().cloned().collect();
+            if !reported.insert(members) {
+                continue;
+            }
+            let Some(app) = repository.apps.get(&cycle[0]) else {
+                continue;
+            };
+            let index = app
+                .spec
+                .depends_on
+                .iter()
+                .position(|dependency| Some(dependency) == cycle.get(1))
+                .unwrap_or(0);
+            let mut shown = cycle.clone();
+            shown.push(cycle[0].clone());
+            problems.push(app.diagnostic(
+                &format!("/spec/dependsOn/{index}"),
+                format!("dependsOn cycle: {}", shown.join(" -> ")),
+            ));
+        }
+    }
+}
+
+fn find_cycle(
+    repository: &LoadedFiles,
+    current: &str,
+    path: &mut Vec<String>,
+) -> Option<Vec<String>> {
+    let app = repository.apps.get(current)?;
+    for dependency in &app.spec.depends_on {
+        if dependency == current {
+            continue; // reported as a self-dependency
+        }
+        if let Some(position) = path.iter().position(|name| name == dependency) {
+            if position == 0 {
+                return Some(path.clone());
+            }
+            continue; // a cycle not through the start; found from its own start
+        }
+        path.push(dependency.clone());
+        if let Some(cycle) = find_cycle(repository, dependency, path) {
+            return Some(cycle);
+        }
+        path.pop();
+    }
+    None
+}
+
+fn check_waves(fleet: &crate::model::Fleet, problems: &mut Diagnostics) {
+    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+    for (index, wave) in fleet.spec.rollout.waves.iter().enumerate() {
+        let pointer = format!("/spec/rollout/waves/{index}");
+        if wave.name.trim().is_empty() {
+            problems.push(fleet.diagnostic(&format!("{pointer}/name"), "a wave needs a name"));
+        } else if let Some(first) = seen.insert(wave.name.as_str(), index) {
+            problems.push(fleet.diagnostic(
+                &format!("{pointer}/name"),
+                format!(
+                    "duplicate wave name '{}' (first used at line {})",
+                    wave.name,
+                    fleet.document.line_of(&format!("/spec/rollout/waves/{first}/name"))
+                ),
+            ));
+        }
+        if let Some(selector) = &wave.selector {
+            check_selector(selector, problems, |expression, message| {
+                fleet.diagnostic(
+                    &format!("{pointer}/selector/matchExpressions/{expression}"),
+                    message,
+                )
+            });
+        }
+    }
+}
+
+fn known<'a>(names: impl Iterator<Item = &'a String>) -> String {
+    let names: Vec<&str> = names.map(String::as_str).collect();
+    if names.is_empty() {
+        "none".to_owned()
+    } else {
+        names.join(", ")
+    }
+}

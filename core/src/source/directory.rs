@@ -1,0 +1,54 @@
+//! Reading a fleet repository from a plain directory (local work, no Git).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use super::error::SourceError;
+use super::snapshot::{Entry, Snapshot};
+
+pub(super) fn read_directory(root: &Path) -> Result<Snapshot, SourceError> {
+    let mut entries = Vec::new();
+    walk(root, "", &mut entries)?;
+    Ok(Snapshot::from_entries(
+        entries,
+        None,
+        format!("directory {}", root.display()),
+    ))
+}
+
+fn walk(
+    root: &Path,
+    relative: &str,
+    entries: &mut Vec<(String, Entry)>,
+) -> Result<(), SourceError> {
+    let directory = root.join(relative);
+    let io_error = |path: &Path| {
+        let path = path.to_owned();
+        move |source| SourceError::Io { path, source }
+    };
+    let listing = std::fs::read_dir(&directory).map_err(io_error(&directory))?;
+    for item in listing {
+        let item = item.map_err(io_error(&directory))?;
+        let name = item.file_name().to_string_lossy().into_owned();
+        if name == ".git" {
+            continue;
+        }
+        let path = if relative.is_empty() {
+            name
+        } else {
+            format!("{relative}/{name}")
+        };
+        let full = item.path();
+        let metadata = std::fs::symlink_metadata(&full).map_err(io_error(&full))?;
+        if metadata.file_type().is_symlink() {
+            let target = std::fs::read_link(&full).map_err(io_error(&full))?;
+            entries.push((path, Entry::Symlink(target.to_string_lossy().into_owned())));
+        } else if metadata.is_dir() {
+            walk(root, &path, entries)?;
+        } else if metadata.is_file() {
+            let bytes = std::fs::read(&full).map_err(io_error(&full))?;
+            entries.push((path, Entry::File(Arc::from(bytes))));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,133 @@
+//! Command-line types only (clap derive); the commands live in `commands/`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::output::OutputFormat;
+
+/// fleet: GitOps for fleets of Kubernetes clusters.
+#[derive(Debug, Parser)]
+#[command(name = "fleetctl", version, about, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print one cluster's rendered manifests (YAML stream; digest on stderr).
+    Render(RenderArgs),
+    /// Render every app for every cluster and report every error with file and line.
+    Validate(ValidateArgs),
+    /// Preview what a new revision changes, per wave, cluster and object.
+    Plan(PlanArgs),
+    /// Benchmarks and generators for sizing the fleet.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+/// Where the fleet repository is.
+#[derive(Debug, Clone, Args)]
+pub struct RepositoryArgs {
+    /// The fleet repository: a Git repository or a plain directory.
+    #[arg(long, default_value = ".")]
+    pub repo: PathBuf,
+}
+
+/// `fleetctl render`.
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    #[command(flatten)]
+    pub repository: RepositoryArgs,
+    /// Git revision to read (branch, tag, commit); default: the directory as it is
+    /// (HEAD for a bare repository).
+    #[arg(long)]
+    pub rev: Option<String>,
+    /// The cluster to render.
+    #[arg(long)]
+    pub cluster: String,
+    /// Only this app.
+    #[arg(long)]
+    pub app: Option<String>,
+    /// Output format: yaml (a stream of documents) or json (a v1 List).
+    #[arg(short, long, value_enum, default_value_t = OutputFormat::Yaml)]
+    pub output: OutputFormat,
+}
+
+/// `fleetctl validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    #[command(flatten)]
+    pub repository: RepositoryArgs,
+    /// Git revision to read; default: the directory as it is.
+    #[arg(long)]
+    pub rev: Option<String>,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+}
+
+/// `fleetctl plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub repository: RepositoryArgs,
+    /// The revision running now.
+    #[arg(long)]
+    pub from: String,
+    /// The revision to preview.
+    #[arg(long)]
+    pub to: String,
+    /// List changed objects without their diffs.
+    #[arg(long)]
+    pub no_diff: bool,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+}
+
+/// `fleetctl bench ...`.
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Write a generated fleet repository (a Git repository with one commit).
+    GenFleet(GenFleetArgs),
+    /// Time rendering every cluster of a generated fleet.
+    Render(BenchRenderArgs),
+}
+
+/// Size of a generated fleet.
+#[derive(Debug, Clone, Args)]
+pub struct FleetSizeArgs {
+    /// Number of clusters.
+    #[arg(long, default_value_t = 1000)]
+    pub clusters: usize,
+    /// Number of apps.
+    #[arg(long, default_value_t = 20)]
+    pub apps: usize,
+}
+
+/// `fleetctl bench gen-fleet`.
+#[derive(Debug, Args)]
+pub struct GenFleetArgs {
+    #[command(flatten)]
+    pub size: FleetSizeArgs,
+    /// Directory to create (must not exist or be empty).
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+/// `fleetctl bench render`.
+#[derive(Debug, Args)]
+pub struct BenchRenderArgs {
+    #[command(flatten)]
+    pub size: FleetSizeArgs,
+    /// Timed runs (each with a fresh renderer).
+    #[arg(long, default_value_t = 3)]
+    pub runs: usize,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+}

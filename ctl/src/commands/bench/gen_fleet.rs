@@ -1,0 +1,178 @@
+//! `fleetctl bench gen-fleet`: a realistic generated fleet repository, as a
+//! Git repository with one commit, for benchmarks and scale tests.
+//!
+//! Clusters spread over three environments (20 % dev, 20 % staging, 60 %
+//! prod) and three regions; one in fifty is a canary. Apps mix what real
+//! fleets have: some reach every cluster, some only production or some
+//! regions, some have a production overlay, and one in five uses the
+//! cluster's name (so its output is unique per cluster).
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::{Context, bail};
+
+use crate::cli::{FleetSizeArgs, GenFleetArgs};
+use crate::error::CliError;
+
+const REGIONS: [&str; 3] = ["eu", "us", "ap"];
+
+pub fn run(args: &GenFleetArgs) -> Result<(), CliError> {
+    generate(&args.out, &args.size)?;
+    println!(
+        "wrote a fleet of {} clusters and {} apps to {} (a Git repository on branch main)",
+        args.size.clusters,
+        args.size.apps,
+        args.out.display()
+    );
+    Ok(())
+}
+
+/// The environment of the `index`-th generated cluster.
+fn environment_of(index: usize) -> &'static str {
+    match index % 10 {
+        0 | 1 => "dev",
+        2 | 3 => "staging",
+        _ => "prod",
+    }
+}
+
+/// Writes the fleet into `directory` and commits it.
+pub fn generate(directory: &Path, size: &FleetSizeArgs) -> anyhow::Result<()> {
+    if directory.exists() && directory.read_dir()?.next().is_some() {
+        bail!("{} exists and is not empty", directory.display());
+    }
+    let write = |path: &str, text: &str| -> anyhow::Result<()> {
+        let full = directory.join(path);
+        if let Some(parent) = full.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating {}", parent.display()))?;
+        }
+        std::fs::write(&full, text).with_context(|| format!("writing {}", full.display()))
+    };
+    write("fleet.yaml", FLEET)?;
+    for (environment, replicas) in [("dev", 1), ("staging", 2), ("prod", 3)] {
+        write(
+            &format!("environments/{environment}.yaml"),
+            &format!(
+                "apiVersion: fleet/v1alpha1\nkind: Environment\nmetadata:\n  name: {environment}\nspec:\n  vars:\n    replicas: {replicas}\n    logLevel: {}\n",
+                if environment == "prod" {
+                    "warn"
+                } else {
+                    "debug"
+                }
+            ),
+        )?;
+    }
+    for index in 0..size.clusters {
+        let environment = environment_of(index);
+        let region = REGIONS[index % REGIONS.len()];
+        let name = format!("{environment}-{region}-{index:05}");
+        let tier = if index % 50 == 7 {
+            "canary"
+        } else {
+            "standard"
+        };
+        write(
+            &format!("clusters/{name}.yaml"),
+            &format!(
+                "apiVersion: fleet/v1alpha1\nkind: Cluster\nmetadata:\n  name: {name}\n  labels:\n    env: {environment}\n    region: {region}\n    tier: {tier}\nspec:\n  environment: {environment}\n  vars:\n    zone: {region}-{}\n",
+                index % 3
+            ),
+        )?;
+    }
+    for index in 0..size.apps {
+        write_app(&write, index)?;
+    }
+    commit(directory)
+}
+
+fn write_app(write: &dyn Fn(&str, &str) -> anyhow::Result<()>, index: usize) -> anyhow::Result<()> {
+    let name = format!("app-{index:02}");
+    let targets = match index % 4 {
+        3 => "  targets:\n    environments: [prod]\n",
+        2 => {
+            "  targets:\n    matchExpressions:\n      - {key: region, operator: In, values: [eu, us]}\n"
+        }
+        _ => "",
+    };
+    write(
+        &format!("apps/{name}/app.yaml"),
+        &format!(
+            "apiVersion: fleet/v1alpha1\nkind: App\nmetadata:\n  name: {name}\nspec:\n  namespace: {name}\n{targets}"
+        ),
+    )?;
+    let identity = if index % 5 == 4 {
+        "${cluster.name}"
+    } else {
+        "${environment.name}"
+    };
+    let mut base = String::new();
+    let _ = write!(
+        base,
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}-config\ndata:\n  LOG_LEVEL: ${{logLevel}}\n  IDENTITY: \"{identity}\"\n  APP: ${{app.name}}\n---\n\
+         apiVersion: v1\nkind: Service\nmetadata:\n  name: {name}\nspec:\n  selector:\n    app: {name}\n  ports:\n    - name: http\n      port: 80\n      targetPort: 8080\n---\n\
+         apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\nspec:\n  replicas: \"${{replicas}}\"\n  selector:\n    matchLabels:\n      app: {name}\n  template:\n    metadata:\n      labels:\n        app: {name}\n    spec:\n      containers:\n        - name: app\n          image: ${{registry}}/{name}:1.0.{index}\n          ports:\n            - name: http\n              containerPort: 8080\n          envFrom:\n            - configMapRef:\n                name: {name}-config\n          resources:\n            requests: {{cpu: 100m, memory: 128Mi}}\n"
+    );
+    write(&format!("apps/{name}/base/manifests.yaml"), &base)?;
+    if index.is_multiple_of(3) {
+        write(
+            &format!("apps/{name}/overlays/prod/deployment.yaml"),
+            &format!(
+                "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\nspec:\n  template:\n    spec:\n      containers:\n        - name: app\n          resources:\n            limits: {{cpu: \"1\", memory: 512Mi}}\n"
+            ),
+        )?;
+    }
+    Ok(())
+}
+
+const FLEET: &str = "apiVersion: fleet/v1alpha1
+kind: Fleet
+metadata:
+  name: generated
+spec:
+  git:
+    branch: main
+  vars:
+    registry: registry.example.com/generated
+  rollout:
+    waves:
+      - name: canary
+        selector: {matchLabels: {tier: canary}}
+      - name: dev
+        selector: {matchLabels: {env: dev}}
+      - name: staging
+        selector: {matchLabels: {env: staging}}
+      - name: production
+        selector: {matchLabels: {env: prod}}
+        maxParallel: 25%
+    maxFailures: 0
+    progressDeadline: 10m
+    onFailure: rollback
+";
+
+fn commit(directory: &Path) -> anyhow::Result<()> {
+    let git = |arguments: &[&str]| -> anyhow::Result<()> {
+        let output = Command::new("git")
+            .args(arguments)
+            .current_dir(directory)
+            .env("GIT_AUTHOR_NAME", "fleet bench")
+            .env("GIT_AUTHOR_EMAIL", "bench@fleet.invalid")
+            .env("GIT_COMMITTER_NAME", "fleet bench")
+            .env("GIT_COMMITTER_EMAIL", "bench@fleet.invalid")
+            .output()
+            .context("running git (is it installed?)")?;
+        if !output.status.success() {
+            bail!(
+                "git {} failed: {}",
+                arguments.join(" "),
+                String::from_utf8_lossy(&output.stderr).trim()
+            );
+        }
+        Ok(())
+    };
+    git(&["init", "--quiet", "--initial-branch=main"])?;
+    git(&["add", "--all"])?;
+    git(&["commit", "--quiet", "--message", "Generated fleet"])
+}

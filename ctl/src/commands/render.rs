@@ -1,0 +1,72 @@
+//! `fleetctl render`: one cluster's desired state, exactly as the hub would
+//! serve it.
+
+use fleet_core::Renderer;
+use fleet_core::render::canonical::to_yaml;
+use serde_json::json;
+
+use crate::cli::RenderArgs;
+use crate::error::CliError;
+use crate::output::OutputFormat;
+use crate::repository;
+
+pub fn run(args: &RenderArgs) -> Result<(), CliError> {
+    let repository = repository::load(&args.repository.repo, args.rev.as_deref())?;
+    if !repository.clusters.contains_key(&args.cluster) {
+        let known: Vec<&str> = repository.clusters.keys().map(String::as_str).collect();
+        return Err(CliError::input(
+            format!("unknown cluster '{}'", args.cluster),
+            Some(format!("clusters in this repository: {}", known.join(", "))),
+        ));
+    }
+    let renderer = Renderer::new(repository.clone());
+    let render = renderer.render_cluster(&args.cluster)?;
+    let (objects, digest, scope): (Vec<_>, String, String) = match &args.app {
+        None => (
+            render.objects().map(|(_, object)| object).collect(),
+            render.digest.clone(),
+            format!("cluster {}", render.cluster),
+        ),
+        Some(app_name) => {
+            let Some(app) = render.apps.iter().find(|app| &app.app == app_name) else {
+                let deployed: Vec<&str> = render.apps.iter().map(|app| app.app.as_str()).collect();
+                return Err(CliError::input(
+                    format!(
+                        "app '{app_name}' is not deployed to cluster '{}'",
+                        render.cluster
+                    ),
+                    Some(format!("apps on this cluster: {}", deployed.join(", "))),
+                ));
+            };
+            (
+                app.objects.iter().collect(),
+                app.digest.clone(),
+                format!("app {app_name} on cluster {}", render.cluster),
+            )
+        }
+    };
+    match args.output {
+        OutputFormat::Json => {
+            let items: Vec<_> = objects.iter().map(|object| &object.value).collect();
+            let list = json!({"apiVersion": "v1", "kind": "List", "items": items});
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&list).map_err(anyhow::Error::from)?
+            );
+        }
+        OutputFormat::Yaml | OutputFormat::Table => {
+            let mut stream = String::new();
+            for object in &objects {
+                stream.push_str("---\n");
+                stream.push_str(&to_yaml(&object.value));
+            }
+            print!("{stream}");
+        }
+    }
+    let revision = render.revision.as_deref().unwrap_or("working tree");
+    eprintln!(
+        "digest: {digest} ({scope}, {} objects, revision {revision})",
+        objects.len()
+    );
+    Ok(())
+}

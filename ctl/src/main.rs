@@ -1,0 +1,23 @@
+//! `fleetctl`: the fleet operator's command-line tool.
+//!
+//! Render, validate and plan a fleet repository offline (for pull-request
+//! checks), and benchmark the renderer. Data goes to stdout, diagnostics and
+//! progress to stderr; `-o json|yaml` for machines.
+
+mod cli;
+mod commands;
+mod error;
+mod output;
+mod repository;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    match commands::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => error.report(),
+    }
+}

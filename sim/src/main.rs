@@ -1,0 +1,3 @@
+//! `fleet-sim`: not built yet.
+
+fn main() {}
