@@ -27,6 +27,63 @@ pub enum Command {
     /// Benchmarks and generators for sizing the fleet.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Bootstrap tokens for enrolling agents.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Every cluster: connected, target and applied revision, health, drift.
+    Status(HubReadArgs),
+    /// Clusters the hub knows, with labels and enrollment.
+    Clusters(HubReadArgs),
+    /// Revisions the hub observed and their render verdicts.
+    Revisions(HubReadArgs),
+    /// Make the hub fetch the fleet repository now.
+    Refresh(HubArgs),
+    /// Operator actions recorded by the hub: who, when, what.
+    Audit(HubReadArgs),
+}
+
+/// Which hub to talk to (kubectl-style configuration and contexts).
+#[derive(Debug, Clone, Args)]
+pub struct HubArgs {
+    /// fleetctl configuration file (default: $FLEETCONFIG, else ~/.fleet/config.yaml).
+    #[arg(long, env = "FLEETCONFIG", global = true)]
+    pub fleetconfig: Option<PathBuf>,
+    /// Context (hub) to use instead of the current one.
+    #[arg(long, global = true)]
+    pub context: Option<String>,
+}
+
+/// A read from the hub.
+#[derive(Debug, Args)]
+pub struct HubReadArgs {
+    #[command(flatten)]
+    pub hub: HubArgs,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+}
+
+/// `fleetctl token ...`.
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Mint a single-use bootstrap token for a cluster declared in Git.
+    Create(TokenCreateArgs),
+}
+
+/// `fleetctl token create`.
+#[derive(Debug, Args)]
+pub struct TokenCreateArgs {
+    #[command(flatten)]
+    pub hub: HubArgs,
+    /// The cluster the token enrolls.
+    #[arg(long)]
+    pub cluster: String,
+    /// Lifetime (default: the hub's, 1h).
+    #[arg(long, value_parser = fleet_core::model::FleetDuration::parse)]
+    pub ttl: Option<fleet_core::model::FleetDuration>,
+    /// Output format (table prints the token alone).
+    #[arg(short, long, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
 }
 
 /// Where the fleet repository is.

@@ -7,6 +7,7 @@
 mod cli;
 mod commands;
 mod error;
+mod hub_client;
 mod output;
 mod repository;
 

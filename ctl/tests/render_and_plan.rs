@@ -362,8 +362,8 @@ fn a_commit_that_fails_to_render_cannot_be_planned_and_names_file_and_line() {
     let good = repository.commit("Initial fleet");
     repository.edit(
         "apps/web/base/configmap.yaml",
-        "data:\n",
-        "data:\n  BROKEN: ${no.such.var}\n",
+        "\ndata:\n",
+        "\ndata:\n  BROKEN: ${no.such.var}\n",
     );
     let bad = repository.commit("web: typo");
     let repo = repository.path_str();

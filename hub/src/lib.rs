@@ -1,13 +1,25 @@
 //! # fleet-hub
 //!
-//! The authority of the fleet: a replicated (openraft + redb) state machine that
-//! tracks the fleet repository in Git, decides each cluster's target revision
-//! wave by wave, enrolls agents with its own CA and serves them desired state
-//! over mTLS gRPC.
+//! The authority of the fleet: an openraft state machine persisted in redb
+//! that tracks the fleet repository in Git, decides each cluster's target
+//! revision, enrolls agents with its own CA and serves them desired state over
+//! mTLS gRPC.
 //!
-//! Not built yet: this crate currently only reserves its place in the
-//! workspace. The hub issue fills in `config`, `raft/`, `git/`, `rollout/`,
-//! `api/` and `http/`.
+//! `app` wires a node: configuration → certificates → `raft` → `git` mirror
+//! and sync → `api` services and `http` endpoints. `state` is the replicated
+//! data and its deterministic transitions; `store` is how services read and
+//! write it.
 
-/// What the `fleet-hub` binary says while the hub is not implemented.
-pub const NOT_IMPLEMENTED: &str = "fleet-hub is not implemented yet (see the hub issue)";
+pub mod api;
+pub mod app;
+pub mod client_config;
+pub mod clock;
+pub mod config;
+pub mod env;
+pub mod git;
+pub mod http;
+pub mod init;
+pub mod pki;
+pub mod raft;
+pub mod state;
+pub mod store;

@@ -1,6 +1,176 @@
-//! `fleet-hub`: the hub's thin binary.
+//! `fleet-hub`: the hub's thin binary — `init` a node, `serve` it.
 
-fn main() -> std::process::ExitCode {
-    eprintln!("error: {}", fleet_hub::NOT_IMPLEMENTED);
-    std::process::ExitCode::from(2)
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use fleet_core::model::FleetDuration;
+use fleet_hub::client_config::ClientConfig;
+use fleet_hub::config::Config;
+use fleet_hub::env;
+use fleet_hub::init::{InitSettings, run as init};
+
+/// Exit code for bad configuration (EX_USAGE).
+const EXIT_CONFIG: u8 = 64;
+
+/// The fleet hub.
+#[derive(Debug, Parser)]
+#[command(name = "fleet-hub", version, about)]
+struct HubCli {
+    #[command(subcommand)]
+    command: HubCommand,
+    /// Log format: text or json.
+    #[arg(long, env = env::LOG_FORMAT, default_value = "text", global = true)]
+    log_format: String,
+}
+
+#[derive(Debug, Subcommand)]
+enum HubCommand {
+    /// Create a new hub: CA, certificates, webhook secret, hub.yaml, fleetctl context.
+    Init(Box<InitArgs>),
+    /// Run a hub node.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct InitArgs {
+    /// Directory for the hub's files (created; must not hold a hub.yaml).
+    #[arg(long)]
+    dir: PathBuf,
+    /// Node name.
+    #[arg(long, default_value = "hub-1")]
+    name: String,
+    /// Raft node id.
+    #[arg(long, default_value_t = 1)]
+    node_id: u64,
+    /// gRPC address (listened on, given to agents and fleetctl).
+    #[arg(long, default_value = "127.0.0.1:7443")]
+    address: SocketAddr,
+    /// HTTP address (health, metrics, webhook).
+    #[arg(long, default_value = "127.0.0.1:7080")]
+    http_address: SocketAddr,
+    /// Extra DNS names or IPs for the node certificate.
+    #[arg(long = "san")]
+    subject_alt_names: Vec<String>,
+    /// Git remote of the fleet repository.
+    #[arg(long)]
+    repo: String,
+    /// Tracked branch.
+    #[arg(long, default_value = "main")]
+    branch: String,
+    /// Fetch interval.
+    #[arg(long, default_value = "30s", value_parser = FleetDuration::parse)]
+    poll_interval: FleetDuration,
+    /// Admin user named in the admin certificate.
+    #[arg(long, default_value = "admin")]
+    admin: String,
+    /// fleetctl configuration file to add a context to.
+    #[arg(long, env = env::FLEETCONFIG)]
+    fleetconfig: Option<PathBuf>,
+    /// Don't touch fleetctl's configuration.
+    #[arg(long)]
+    no_fleetconfig: bool,
+    /// Name of the fleetctl context (default: the node name).
+    #[arg(long)]
+    context: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+struct ServeArgs {
+    /// The hub.yaml that `fleet-hub init` wrote.
+    #[arg(long, env = env::CONFIG)]
+    config: PathBuf,
+}
+
+fn main() -> ExitCode {
+    let cli = HubCli::parse();
+    init_tracing(&cli.log_format);
+    match cli.command {
+        HubCommand::Init(args) => {
+            let args = *args;
+            let fleetconfig = if args.no_fleetconfig {
+                None
+            } else {
+                match ClientConfig::locate(args.fleetconfig.as_deref()) {
+                    Ok(path) => Some(path),
+                    Err(error) => {
+                        eprintln!("error: {error}");
+                        return ExitCode::from(EXIT_CONFIG);
+                    }
+                }
+            };
+            let settings = InitSettings {
+                dir: args.dir,
+                context: args.context.unwrap_or_else(|| args.name.clone()),
+                name: args.name,
+                node_id: args.node_id,
+                address: args.address,
+                http_address: args.http_address,
+                subject_alt_names: args.subject_alt_names,
+                repository: args.repo,
+                branch: args.branch,
+                poll_interval: args.poll_interval,
+                admin: args.admin,
+                fleetconfig: fleetconfig.clone(),
+            };
+            match init(&settings) {
+                Ok(path) => {
+                    println!("wrote {}", path.display());
+                    if let Some(fleetconfig) = fleetconfig {
+                        println!(
+                            "added fleetctl context '{}' to {}",
+                            settings.context,
+                            fleetconfig.display()
+                        );
+                    }
+                    println!("start it with: fleet-hub serve --config {}", path.display());
+                    ExitCode::SUCCESS
+                }
+                Err(error) => report(&error, EXIT_CONFIG),
+            }
+        }
+        HubCommand::Serve(args) => {
+            let config = match Config::load(&args.config) {
+                Ok(config) => config,
+                Err(error) => {
+                    eprintln!("error: {error}");
+                    return ExitCode::from(EXIT_CONFIG);
+                }
+            };
+            let runtime = match tokio::runtime::Runtime::new() {
+                Ok(runtime) => runtime,
+                Err(error) => {
+                    eprintln!("error: starting the async runtime: {error}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match runtime.block_on(fleet_hub::app::serve(config)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => report(&error, 1),
+            }
+        }
+    }
+}
+
+fn report(error: &anyhow::Error, code: u8) -> ExitCode {
+    eprintln!("error: {error}");
+    for cause in error.chain().skip(1) {
+        eprintln!("Caused by: {cause}");
+    }
+    ExitCode::from(code)
+}
+
+fn init_tracing(format: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env(env::LOG)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,openraft=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr);
+    if format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
 }

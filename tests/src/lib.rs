@@ -1,6 +1,13 @@
 //! # fleet-tests
 //!
 //! End-to-end tests that start real fleet processes — hub, agents and
-//! `fleet-sim` clusters — with real Git repositories and real mTLS. The
-//! offline `fleetctl` tests live beside the CLI in `ctl/tests/`; this crate
-//! gathers the cross-process ones as the hub and agent land.
+//! `fleet-sim` clusters — with real Git repositories (made with the `git` CLI,
+//! served by `git daemon`) and real mTLS. This library holds the harness the
+//! tests in `tests/` share; the offline `fleetctl` tests live beside the CLI.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+pub mod agent_client;
+pub mod binaries;
+pub mod git_fixture;
+pub mod hub_process;
+pub mod net;

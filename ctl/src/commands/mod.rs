@@ -1,11 +1,16 @@
 //! One module per command; each takes its resolved arguments and runs.
 
+mod audit;
 mod bench;
 mod plan;
+mod refresh;
 mod render;
+mod revisions;
+mod status;
+mod token;
 mod validate;
 
-use crate::cli::{BenchCommand, Cli, Command};
+use crate::cli::{BenchCommand, Cli, Command, TokenCommand};
 use crate::error::CliError;
 
 /// Runs the command the user asked for.
@@ -16,5 +21,24 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Plan(args) => plan::run(&args),
         Command::Bench(BenchCommand::GenFleet(args)) => bench::gen_fleet::run(&args),
         Command::Bench(BenchCommand::Render(args)) => bench::render::run(&args),
+        Command::Token(TokenCommand::Create(args)) => block_on(token::create::run(&args)),
+        Command::Status(args) => block_on(status::status(&args)),
+        Command::Clusters(args) => block_on(status::clusters(&args)),
+        Command::Revisions(args) => block_on(revisions::run(&args)),
+        Command::Refresh(args) => block_on(refresh::run(&args)),
+        Command::Audit(args) => block_on(audit::run(&args)),
     }
+}
+
+/// Runs a hub command on a small runtime of its own.
+fn block_on(
+    command: impl std::future::Future<Output = Result<(), CliError>>,
+) -> Result<(), CliError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| {
+            CliError::Failure(anyhow::anyhow!("starting the async runtime: {error}"))
+        })?;
+    runtime.block_on(command)
 }

@@ -1,0 +1,157 @@
+//! `fleetctl status` and `fleetctl clusters`: the hub's view of every cluster.
+
+use comfy_table::Table;
+use fleet_proto::{ClusterSummary, ListClustersRequest};
+use serde::Serialize;
+
+use crate::cli::HubReadArgs;
+use crate::error::CliError;
+use crate::hub_client::{admin_client, status_error};
+use crate::output::{OutputFormat, print_structured};
+
+/// One cluster as fleetctl shows it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterRow {
+    name: String,
+    environment: String,
+    labels: std::collections::BTreeMap<String, String>,
+    declared: bool,
+    enrolled: bool,
+    revoked: bool,
+    connected: bool,
+    target_revision: String,
+    target_digest: String,
+    applied_revision: String,
+    applied_digest: String,
+    synced: bool,
+    health: String,
+    drift_count: u32,
+    last_seen_ms: u64,
+    message: String,
+}
+
+impl From<ClusterSummary> for ClusterRow {
+    fn from(cluster: ClusterSummary) -> Self {
+        Self {
+            synced: !cluster.target_digest.is_empty()
+                && cluster.target_digest == cluster.applied_digest,
+            name: cluster.name,
+            environment: cluster.environment,
+            labels: cluster.labels.into_iter().collect(),
+            declared: cluster.declared,
+            enrolled: cluster.enrolled,
+            revoked: cluster.revoked,
+            connected: cluster.connected,
+            target_revision: cluster.target_revision,
+            target_digest: cluster.target_digest,
+            applied_revision: cluster.applied_revision,
+            applied_digest: cluster.applied_digest,
+            health: cluster.health,
+            drift_count: cluster.drift_count,
+            last_seen_ms: cluster.last_seen_ms,
+            message: cluster.message,
+        }
+    }
+}
+
+async fn rows(args: &HubReadArgs) -> Result<Vec<ClusterRow>, CliError> {
+    let mut client = admin_client(&args.hub).await?;
+    let response = client
+        .list_clusters(ListClustersRequest {})
+        .await
+        .map_err(status_error)?
+        .into_inner();
+    Ok(response
+        .clusters
+        .into_iter()
+        .map(ClusterRow::from)
+        .collect())
+}
+
+fn short(revision: &str) -> String {
+    if revision.is_empty() {
+        "-".to_owned()
+    } else {
+        revision.chars().take(12).collect()
+    }
+}
+
+fn ago(last_seen_ms: u64) -> String {
+    if last_seen_ms == 0 {
+        return "never".to_owned();
+    }
+    let seconds = fleet_hub::clock::now_ms().saturating_sub(last_seen_ms) / 1000;
+    format!("{seconds}s ago")
+}
+
+/// `fleetctl status`.
+pub async fn status(args: &HubReadArgs) -> Result<(), CliError> {
+    let rows = rows(args).await?;
+    if args.output != OutputFormat::Table {
+        print_structured(&rows, args.output)?;
+        return Ok(());
+    }
+    let mut table = Table::new();
+    table.load_preset(comfy_table::presets::NOTHING);
+    table.set_header([
+        "CLUSTER",
+        "CONNECTED",
+        "TARGET",
+        "APPLIED",
+        "SYNC",
+        "HEALTH",
+        "DRIFT",
+        "LAST REPORT",
+    ]);
+    for row in &rows {
+        table.add_row([
+            row.name.clone(),
+            if row.connected { "yes" } else { "no" }.to_owned(),
+            short(&row.target_revision),
+            short(&row.applied_revision),
+            if row.synced { "Synced" } else { "OutOfSync" }.to_owned(),
+            row.health.clone(),
+            row.drift_count.to_string(),
+            ago(row.last_seen_ms),
+        ]);
+    }
+    println!("{table}");
+    Ok(())
+}
+
+/// `fleetctl clusters`.
+pub async fn clusters(args: &HubReadArgs) -> Result<(), CliError> {
+    let rows = rows(args).await?;
+    if args.output != OutputFormat::Table {
+        print_structured(&rows, args.output)?;
+        return Ok(());
+    }
+    let mut table = Table::new();
+    table.load_preset(comfy_table::presets::NOTHING);
+    table.set_header([
+        "CLUSTER",
+        "ENVIRONMENT",
+        "LABELS",
+        "DECLARED",
+        "ENROLLED",
+        "REVOKED",
+    ]);
+    for row in &rows {
+        let labels: Vec<String> = row
+            .labels
+            .iter()
+            .map(|(key, value)| format!("{key}={value}"))
+            .collect();
+        table.add_row([
+            row.name.clone(),
+            row.environment.clone(),
+            labels.join(","),
+            row.declared.to_string(),
+            row.enrolled.to_string(),
+            row.revoked.to_string(),
+        ]);
+    }
+    println!("{table}");
+    Ok(())
+}

@@ -1,0 +1,3 @@
+//! `fleetctl token ...`.
+
+pub mod create;

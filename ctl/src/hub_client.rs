@@ -1,0 +1,90 @@
+//! Reaching a hub: the context from fleetctl's configuration file, an mTLS
+//! gRPC channel with the admin certificate, the endpoints tried in order.
+
+use std::path::Path;
+
+use anyhow::Context as _;
+use fleet_hub::client_config::ClientConfig;
+use fleet_proto::MAX_MESSAGE_BYTES;
+use fleet_proto::admin_service_client::AdminServiceClient;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
+
+use crate::cli::HubArgs;
+use crate::error::CliError;
+
+/// An admin client on the first reachable endpoint of the chosen hub.
+pub async fn admin_client(args: &HubArgs) -> Result<AdminServiceClient<Channel>, CliError> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let path = ClientConfig::locate(args.fleetconfig.as_deref()).map_err(anyhow::Error::from)?;
+    let config = ClientConfig::load(&path).map_err(anyhow::Error::from)?;
+    let Some(context) = config.context(args.context.as_deref()) else {
+        let known: Vec<&str> = config
+            .contexts
+            .iter()
+            .map(|context| context.name.as_str())
+            .collect();
+        return Err(CliError::input(
+            match &args.context {
+                Some(name) => format!("no context '{name}' in {}", path.display()),
+                None => format!("no current context in {}", path.display()),
+            },
+            Some(if known.is_empty() {
+                "run `fleet-hub init` (it adds a context) or pass --fleetconfig".to_owned()
+            } else {
+                format!("known contexts: {}", known.join(", "))
+            }),
+        ));
+    };
+    let read = |file: &Path| {
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))
+    };
+    let tls = ClientTlsConfig::new()
+        .ca_certificate(Certificate::from_pem(read(&context.ca)?))
+        .identity(Identity::from_pem(
+            read(&context.certificate)?,
+            read(&context.key)?,
+        ));
+    let mut failures = Vec::new();
+    for endpoint in &context.endpoints {
+        let attempt = async {
+            let channel = Endpoint::from_shared(endpoint.clone())?
+                .tls_config(tls.clone())?
+                .connect_timeout(std::time::Duration::from_secs(5))
+                .connect()
+                .await?;
+            Ok::<_, tonic::transport::Error>(channel)
+        };
+        match attempt.await {
+            Ok(channel) => {
+                return Ok(AdminServiceClient::new(channel)
+                    .max_decoding_message_size(MAX_MESSAGE_BYTES)
+                    .max_encoding_message_size(MAX_MESSAGE_BYTES));
+            }
+            Err(error) => failures.push(format!(
+                "{endpoint}: {}",
+                fleet_core::diagnostic::error_chain(&error)
+            )),
+        }
+    }
+    Err(CliError::Failure(anyhow::anyhow!(
+        "could not reach hub '{}': {}",
+        context.name,
+        failures.join("; ")
+    )))
+}
+
+/// A gRPC error as a fleetctl error: refusals are the user's problem (exit 1),
+/// the rest are failures.
+pub fn status_error(status: tonic::Status) -> CliError {
+    use tonic::Code;
+    let message = format!("the hub said {:?}: {}", status.code(), status.message());
+    match status.code() {
+        Code::InvalidArgument
+        | Code::NotFound
+        | Code::PermissionDenied
+        | Code::Unauthenticated
+        | Code::FailedPrecondition
+        | Code::AlreadyExists => CliError::input(message, None),
+        _ => CliError::Failure(anyhow::anyhow!(message)),
+    }
+}

@@ -1,0 +1,277 @@
+//! `AdminService`: what fleetctl asks of the hub. Admin identities only;
+//! every change is audited with the caller's identity.
+
+use std::collections::BTreeSet;
+
+use fleet_proto::admin_service_server::AdminService;
+use fleet_proto::{
+    AuditEntry, AuditLogRequest, AuditLogResponse, ClusterSummary, CreateTokenRequest,
+    CreateTokenResponse, ListClustersRequest, ListClustersResponse, ListRevisionsRequest,
+    ListRevisionsResponse, RefreshRequest, RefreshResponse, RevisionSummary, RevokeClusterRequest,
+    RevokeClusterResponse,
+};
+use tonic::{Request, Response, Status};
+use tracing::info;
+
+use super::auth::require_admin;
+use super::context::ApiContext;
+use crate::clock::now_ms;
+use crate::git::SyncOutcome;
+use crate::pki::BootstrapToken;
+use crate::state::{Command, CommandResult, HealthState, RevisionVerdict};
+
+/// Longest bootstrap token lifetime an operator may ask for.
+const MAX_TOKEN_TTL_SECONDS: u64 = 7 * 24 * 3600;
+
+/// The operator-facing gRPC service.
+pub struct AdminApi {
+    context: ApiContext,
+}
+
+impl AdminApi {
+    /// The service over `context`.
+    pub fn new(context: ApiContext) -> Self {
+        Self { context }
+    }
+
+    fn declared_clusters(&self) -> BTreeSet<String> {
+        self.context.store.read(|state| {
+            match state.latest_valid_revision().map(|record| &record.verdict) {
+                Some(RevisionVerdict::Valid { digests }) => digests.keys().cloned().collect(),
+                _ => BTreeSet::new(),
+            }
+        })
+    }
+}
+
+fn unavailable(error: impl std::fmt::Display) -> Status {
+    Status::unavailable(format!("the hub could not record the change: {error}"))
+}
+
+#[tonic::async_trait]
+impl AdminService for AdminApi {
+    async fn create_token(
+        &self,
+        request: Request<CreateTokenRequest>,
+    ) -> Result<Response<CreateTokenResponse>, Status> {
+        let actor = require_admin(&request)?;
+        let request = request.into_inner();
+        let cluster = request.cluster.trim().to_owned();
+        if !self.declared_clusters().contains(&cluster) {
+            return Err(Status::not_found(format!(
+                "cluster '{cluster}' is not declared in the fleet repository (clusters/{cluster}.yaml at the latest valid revision)"
+            )));
+        }
+        let ttl = match request.ttl_seconds {
+            0 => self.context.config.enrollment.token_ttl.0.as_secs(),
+            seconds if seconds > MAX_TOKEN_TTL_SECONDS => {
+                return Err(Status::invalid_argument(format!(
+                    "a token may live at most {MAX_TOKEN_TTL_SECONDS} seconds"
+                )));
+            }
+            seconds => seconds,
+        };
+        let token = BootstrapToken::generate()
+            .map_err(|_| Status::internal("the system random source failed"))?;
+        let now = now_ms();
+        let expires_at_ms = now + ttl * 1000;
+        let result = self
+            .context
+            .store
+            .write(Command::CreateToken {
+                token_hash: token.hash,
+                cluster: cluster.clone(),
+                at_ms: now,
+                expires_at_ms,
+                actor,
+            })
+            .await
+            .map_err(unavailable)?;
+        if let CommandResult::Rejected(reason) = result {
+            return Err(Status::aborted(reason));
+        }
+        info!(cluster = %cluster, "bootstrap token created");
+        Ok(Response::new(CreateTokenResponse {
+            token: token.secret,
+            cluster,
+            expires_at_ms,
+        }))
+    }
+
+    async fn list_clusters(
+        &self,
+        request: Request<ListClustersRequest>,
+    ) -> Result<Response<ListClustersResponse>, Status> {
+        require_admin(&request)?;
+        let latest = self.context.store.read(|state| {
+            state
+                .latest_valid_revision()
+                .map(|record| record.revision.clone())
+        });
+        let repository = match latest {
+            Some(revision) => {
+                let cache = self.context.desired.clone();
+                tokio::task::spawn_blocking(move || cache.renderer(&revision))
+                    .await
+                    .map_err(|error| Status::internal(error.to_string()))?
+                    .ok()
+            }
+            None => None,
+        };
+        let declared = self.declared_clusters();
+        let sessions = &self.context.sessions;
+        let clusters = self.context.store.read(|state| {
+            let names: BTreeSet<&String> = declared.iter().chain(state.clusters.keys()).collect();
+            names
+                .into_iter()
+                .map(|name| {
+                    let record = state.clusters.get(name).cloned().unwrap_or_default();
+                    let status = record.status.clone().unwrap_or_default();
+                    let declared_cluster = repository
+                        .as_ref()
+                        .and_then(|renderer| renderer.repository().clusters.get(name));
+                    ClusterSummary {
+                        name: name.clone(),
+                        environment: declared_cluster
+                            .map(|cluster| cluster.spec.environment.clone())
+                            .unwrap_or_default(),
+                        labels: declared_cluster
+                            .map(|cluster| cluster.labels.clone().into_iter().collect())
+                            .unwrap_or_default(),
+                        declared: declared.contains(name),
+                        enrolled: !record.agents.is_empty(),
+                        revoked: record.revoked,
+                        connected: sessions.is_connected(name),
+                        target_revision: record.target_revision.clone(),
+                        target_digest: record.target_digest.clone(),
+                        applied_revision: status.applied_revision.clone(),
+                        applied_digest: status.applied_digest.clone(),
+                        health: if record.status.is_some() {
+                            format!("{:?}", status.health)
+                        } else {
+                            format!("{:?}", HealthState::Unknown)
+                        },
+                        drift_count: status.drift_count,
+                        last_seen_ms: record.last_report_ms.unwrap_or(0),
+                        message: status.message.clone(),
+                    }
+                })
+                .collect()
+        });
+        Ok(Response::new(ListClustersResponse { clusters }))
+    }
+
+    async fn list_revisions(
+        &self,
+        request: Request<ListRevisionsRequest>,
+    ) -> Result<Response<ListRevisionsResponse>, Status> {
+        require_admin(&request)?;
+        let revisions = self.context.store.read(|state| {
+            state
+                .revision_log
+                .iter()
+                .rev()
+                .filter_map(|revision| state.revisions.get(revision))
+                .map(|record| match &record.verdict {
+                    RevisionVerdict::Valid { digests } => RevisionSummary {
+                        revision: record.revision.clone(),
+                        summary: record.summary.clone(),
+                        observed_at_ms: record.observed_at_ms,
+                        valid: true,
+                        errors: Vec::new(),
+                        clusters: u32::try_from(digests.len()).unwrap_or(u32::MAX),
+                    },
+                    RevisionVerdict::Invalid { errors } => RevisionSummary {
+                        revision: record.revision.clone(),
+                        summary: record.summary.clone(),
+                        observed_at_ms: record.observed_at_ms,
+                        valid: false,
+                        errors: errors.clone(),
+                        clusters: 0,
+                    },
+                })
+                .collect()
+        });
+        Ok(Response::new(ListRevisionsResponse {
+            revisions,
+            tracked_branch: self.context.config.git.branch.clone(),
+        }))
+    }
+
+    async fn refresh(
+        &self,
+        request: Request<RefreshRequest>,
+    ) -> Result<Response<RefreshResponse>, Status> {
+        let actor = require_admin(&request)?;
+        let outcome = self
+            .context
+            .sync
+            .sync_once()
+            .await
+            .map_err(|error| Status::unavailable(format!("git sync failed: {error:#}")))?;
+        let (revision, new_revision) = match outcome {
+            SyncOutcome::NotLeader => {
+                return Err(Status::failed_precondition(
+                    "this hub node is not the leader; ask the leader",
+                ));
+            }
+            SyncOutcome::Unchanged(revision) => (revision, false),
+            SyncOutcome::Recorded { revision, .. } => (revision, true),
+        };
+        self.context
+            .store
+            .write(Command::Audit {
+                actor,
+                action: format!("refreshed from Git (tip {revision})"),
+                at_ms: now_ms(),
+            })
+            .await
+            .map_err(unavailable)?;
+        Ok(Response::new(RefreshResponse {
+            revision,
+            new_revision,
+        }))
+    }
+
+    async fn revoke_cluster(
+        &self,
+        request: Request<RevokeClusterRequest>,
+    ) -> Result<Response<RevokeClusterResponse>, Status> {
+        let actor = require_admin(&request)?;
+        let cluster = request.into_inner().cluster;
+        let result = self
+            .context
+            .store
+            .write(Command::RevokeCluster {
+                cluster: cluster.clone(),
+                at_ms: now_ms(),
+                actor,
+            })
+            .await
+            .map_err(unavailable)?;
+        match result {
+            CommandResult::Rejected(reason) => Err(Status::not_found(reason)),
+            _ => Ok(Response::new(RevokeClusterResponse {})),
+        }
+    }
+
+    async fn audit_log(
+        &self,
+        request: Request<AuditLogRequest>,
+    ) -> Result<Response<AuditLogResponse>, Status> {
+        require_admin(&request)?;
+        let entries = self.context.store.read(|state| {
+            state
+                .audit
+                .iter()
+                .map(|entry| AuditEntry {
+                    sequence: entry.sequence,
+                    at_ms: entry.at_ms,
+                    actor: entry.actor.clone(),
+                    action: entry.action.clone(),
+                })
+                .collect()
+        });
+        Ok(Response::new(AuditLogResponse { entries }))
+    }
+}

@@ -1,0 +1,147 @@
+//! `AgentService`: enrollment and the agents' long-lived sessions.
+
+use std::pin::Pin;
+use std::time::Duration;
+
+use fleet_proto::agent_service_server::AgentService;
+use fleet_proto::{AgentMessage, EnrollRequest, EnrollResponse, HubMessage};
+use futures::Stream;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status, Streaming};
+use tracing::{info, instrument};
+
+use super::auth::require_cluster;
+use super::context::ApiContext;
+use super::session::run_session;
+use crate::clock::now_ms;
+use crate::pki::{Identity, hash_token};
+use crate::state::{Command, CommandResult, RevisionVerdict};
+
+/// Largest CSR accepted (a real one is about 1 KiB).
+const MAX_CSR_BYTES: usize = 64 * 1024;
+/// Messages buffered towards one agent before the session waits (backpressure).
+const OUTBOUND_BUFFER: usize = 8;
+
+/// The agent-facing gRPC service.
+pub struct AgentApi {
+    context: ApiContext,
+}
+
+impl AgentApi {
+    /// The service over `context`.
+    pub fn new(context: ApiContext) -> Self {
+        Self { context }
+    }
+}
+
+#[tonic::async_trait]
+impl AgentService for AgentApi {
+    #[instrument(skip_all, fields(cluster = %request.get_ref().cluster))]
+    async fn enroll(
+        &self,
+        request: Request<EnrollRequest>,
+    ) -> Result<Response<EnrollResponse>, Status> {
+        let request = request.into_inner();
+        let cluster = request.cluster.trim().to_owned();
+        if cluster.is_empty()
+            || request.token.trim().is_empty()
+            || request.csr_pem.trim().is_empty()
+        {
+            return Err(Status::invalid_argument(
+                "enroll needs a cluster, a bootstrap token and a CSR",
+            ));
+        }
+        if request.csr_pem.len() > MAX_CSR_BYTES {
+            return Err(Status::invalid_argument(format!(
+                "the CSR is {} bytes; at most {MAX_CSR_BYTES} are accepted",
+                request.csr_pem.len()
+            )));
+        }
+        let store = &self.context.store;
+        let declared = store.read(|state| {
+            state
+                .latest_valid_revision()
+                .is_some_and(|record| match &record.verdict {
+                    RevisionVerdict::Valid { digests } => digests.contains_key(&cluster),
+                    RevisionVerdict::Invalid { .. } => false,
+                })
+        });
+        if !declared {
+            return Err(Status::not_found(format!(
+                "cluster '{cluster}' is not declared in the fleet repository (clusters/{cluster}.yaml)"
+            )));
+        }
+        let token_hash = hash_token(&request.token);
+        // Check before signing anything; the Raft write below decides races.
+        let now = now_ms();
+        let refusal = store.read(|state| match state.tokens.get(&token_hash) {
+            None => Some("unknown bootstrap token".to_owned()),
+            Some(token) if token.used_at_ms.is_some() => {
+                Some("bootstrap token was already used".to_owned())
+            }
+            Some(token) if now >= token.expires_at_ms => {
+                Some("bootstrap token has expired".to_owned())
+            }
+            Some(token) if token.cluster != cluster => Some(format!(
+                "bootstrap token is for cluster '{}', not '{cluster}'",
+                token.cluster
+            )),
+            Some(_) => None,
+        });
+        if let Some(reason) = refusal {
+            return Err(Status::permission_denied(reason));
+        }
+        let validity = self.context.config.enrollment.certificate_validity.0;
+        let identity = Identity::Cluster(cluster.clone());
+        let issued = self
+            .context
+            .authority
+            .sign_request(&request.csr_pem, &identity, validity)
+            .map_err(|error| Status::invalid_argument(error.to_string()))?;
+        let result = store
+            .write(Command::Enroll {
+                token_hash,
+                cluster: cluster.clone(),
+                serial: issued.serial.clone(),
+                at_ms: now,
+                expires_at_ms: issued.not_after_ms,
+            })
+            .await
+            .map_err(|error| {
+                Status::unavailable(format!("the hub could not record the enrollment: {error}"))
+            })?;
+        if let CommandResult::Rejected(reason) = result {
+            return Err(Status::permission_denied(reason));
+        }
+        info!(serial = %issued.serial, "enrolled an agent");
+        Ok(Response::new(EnrollResponse {
+            certificate_pem: issued.certificate_pem,
+            ca_pem: self.context.authority.certificate_pem().to_owned(),
+            hub_endpoints: self.context.config.node.endpoints.clone(),
+            identity: identity.uri(),
+            expires_at_ms: issued.not_after_ms,
+        }))
+    }
+
+    type SessionStream = Pin<Box<dyn Stream<Item = Result<HubMessage, Status>> + Send + 'static>>;
+
+    async fn session(
+        &self,
+        request: Request<Streaming<AgentMessage>>,
+    ) -> Result<Response<Self::SessionStream>, Status> {
+        let (cluster, serial) = require_cluster(&request, &self.context.store)?;
+        let inbound = request.into_inner();
+        let (sender, receiver) = mpsc::channel(OUTBOUND_BUFFER);
+        let context = self.context.clone();
+        tokio::spawn(run_session(
+            context,
+            cluster,
+            serial,
+            inbound,
+            sender,
+            Duration::from_secs(30),
+        ));
+        Ok(Response::new(Box::pin(ReceiverStream::new(receiver))))
+    }
+}

@@ -1,0 +1,31 @@
+//! What every service handler can reach.
+
+use std::sync::Arc;
+
+use crate::config::Config;
+use crate::git::GitSync;
+use crate::http::metrics::HubMetrics;
+use crate::pki::CertificateAuthority;
+use crate::store::FleetStore;
+
+use super::desired_state::DesiredStateCache;
+use super::sessions::Sessions;
+
+/// Shared by the gRPC services of one node.
+#[derive(Clone)]
+pub struct ApiContext {
+    /// The node's configuration.
+    pub config: Arc<Config>,
+    /// The replicated state.
+    pub store: FleetStore,
+    /// The CA that signs agents' certificates.
+    pub authority: Arc<CertificateAuthority>,
+    /// Rendered desired state, cached by revision and cluster.
+    pub desired: Arc<DesiredStateCache>,
+    /// Open agent sessions on this node.
+    pub sessions: Arc<Sessions>,
+    /// The Git sync (for `refresh`).
+    pub sync: Arc<GitSync>,
+    /// Metrics.
+    pub metrics: Arc<HubMetrics>,
+}

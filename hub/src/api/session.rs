@@ -1,0 +1,192 @@
+//! One agent's session: hello, then desired state down whenever the
+//! cluster's target changes, status up (written to Raft only on change).
+
+use std::time::Duration;
+
+use fleet_proto::{AgentMessage, HubMessage, agent_message, hub_message};
+use tokio::sync::mpsc;
+use tonic::{Status, Streaming};
+use tracing::{Instrument, debug, info, info_span, warn};
+
+use super::context::ApiContext;
+use super::status::cluster_status;
+use crate::clock::now_ms;
+use crate::state::Command;
+
+type Outbound = mpsc::Sender<Result<HubMessage, Status>>;
+
+/// Runs a session until the agent goes away or is revoked.
+pub async fn run_session(
+    context: ApiContext,
+    cluster: String,
+    serial: String,
+    inbound: Streaming<AgentMessage>,
+    outbound: Outbound,
+    hello_timeout: Duration,
+) {
+    let span = info_span!("session", cluster = %cluster, serial = %serial);
+    async move {
+        context.sessions.opened(&cluster);
+        context.metrics.sessions.inc();
+        let outcome = serve(&context, &cluster, inbound, &outbound, hello_timeout).await;
+        if let Err(status) = outcome {
+            debug!(%status, "session ends with an error");
+            let _ = outbound.send(Err(status)).await;
+        }
+        context.sessions.closed(&cluster);
+        context.metrics.sessions.dec();
+        info!("session closed");
+    }
+    .instrument(span)
+    .await;
+}
+
+async fn serve(
+    context: &ApiContext,
+    cluster: &str,
+    mut inbound: Streaming<AgentMessage>,
+    outbound: &Outbound,
+    hello_timeout: Duration,
+) -> Result<(), Status> {
+    let first = tokio::time::timeout(hello_timeout, inbound.message())
+        .await
+        .map_err(|_| Status::deadline_exceeded("no hello from the agent"))??;
+    let Some(AgentMessage {
+        kind: Some(agent_message::Kind::Hello(hello)),
+    }) = first
+    else {
+        return Err(Status::invalid_argument(
+            "the first message of a session must be a hello",
+        ));
+    };
+    if hello.cluster != cluster {
+        return Err(Status::permission_denied(format!(
+            "this certificate speaks for cluster '{cluster}', not '{}'",
+            hello.cluster
+        )));
+    }
+    info!(applied_revision = %hello.applied_revision, "session open");
+    let mut sent_digest = hello.applied_digest;
+    let mut changes = context.store.subscribe();
+    loop {
+        if context.store.read(|state| {
+            state
+                .clusters
+                .get(cluster)
+                .is_some_and(|record| record.revoked)
+        }) {
+            let _ = outbound
+                .send(Ok(HubMessage {
+                    kind: Some(hub_message::Kind::Goodbye(format!(
+                        "cluster '{cluster}' has been revoked"
+                    ))),
+                }))
+                .await;
+            return Err(Status::permission_denied(format!(
+                "cluster '{cluster}' has been revoked"
+            )));
+        }
+        send_target(context, cluster, &mut sent_digest, outbound).await?;
+        tokio::select! {
+            changed = changes.changed() => {
+                if changed.is_err() {
+                    return Err(Status::unavailable("the hub is shutting down"));
+                }
+            }
+            message = inbound.message() => {
+                match message {
+                    Ok(Some(message)) => receive(context, cluster, message).await?,
+                    Ok(None) => return Ok(()),
+                    Err(status) => {
+                        debug!(%status, "agent stream failed");
+                        return Ok(());
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Pushes the cluster's desired state if its target changed since the last send.
+async fn send_target(
+    context: &ApiContext,
+    cluster: &str,
+    sent_digest: &mut String,
+    outbound: &Outbound,
+) -> Result<(), Status> {
+    let target = context.store.read(|state| {
+        state
+            .clusters
+            .get(cluster)
+            .map(|record| (record.target_revision.clone(), record.target_digest.clone()))
+    });
+    let Some((revision, digest)) = target else {
+        return Ok(());
+    };
+    if revision.is_empty() || digest == *sent_digest {
+        return Ok(());
+    }
+    let cache = context.desired.clone();
+    let name = cluster.to_owned();
+    let rendering_revision = revision.clone();
+    let desired =
+        tokio::task::spawn_blocking(move || cache.desired_state(&name, &rendering_revision))
+            .await
+            .map_err(|error| Status::internal(format!("rendering failed: {error}")))?
+            .map_err(|error| Status::internal(format!("{error:#}")))?;
+    outbound
+        .send(Ok(HubMessage {
+            kind: Some(hub_message::Kind::Desired((*desired).clone())),
+        }))
+        .await
+        .map_err(|_| Status::cancelled("the agent went away"))?;
+    context.metrics.desired_states_sent.inc();
+    info!(revision = %revision, digest = %digest, "desired state sent");
+    *sent_digest = digest;
+    Ok(())
+}
+
+async fn receive(context: &ApiContext, cluster: &str, message: AgentMessage) -> Result<(), Status> {
+    match message.kind {
+        Some(agent_message::Kind::Status(report)) => {
+            let status = cluster_status(&report);
+            let unchanged = context.store.read(|state| {
+                state
+                    .clusters
+                    .get(cluster)
+                    .and_then(|record| record.status.as_ref())
+                    == Some(&status)
+            });
+            if unchanged {
+                return Ok(());
+            }
+            context
+                .store
+                .write(Command::ReportStatus {
+                    cluster: cluster.to_owned(),
+                    status,
+                    at_ms: now_ms(),
+                })
+                .await
+                .map_err(|error| {
+                    Status::unavailable(format!("the hub could not record the status: {error}"))
+                })?;
+        }
+        Some(agent_message::Kind::Drift(report)) => {
+            for event in &report.events {
+                let object = event
+                    .object
+                    .as_ref()
+                    .map(|object| format!("{} {}/{}", object.kind, object.namespace, object.name));
+                warn!(app = %event.app, object = ?object, reverted = event.reverted, "drift reported");
+            }
+        }
+        Some(agent_message::Kind::Hello(_)) => {
+            return Err(Status::invalid_argument(
+                "hello may only be the first message",
+            ));
+        }
+        None => {}
+    }
+    Ok(())
+}

@@ -1,0 +1,199 @@
+//! The hub's configuration file (`hub.yaml`, written by `fleet-hub init`).
+//!
+//! Relative paths in the file are relative to the file's folder, so an init
+//! directory can be moved as a whole.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use fleet_core::model::FleetDuration;
+use serde::{Deserialize, Serialize};
+
+/// Everything a hub node needs to run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Config {
+    /// This node.
+    pub node: NodeConfig,
+    /// Where Raft data and the Git mirror live.
+    pub data_dir: PathBuf,
+    /// Certificates.
+    pub tls: TlsConfig,
+    /// The fleet repository.
+    pub git: GitConfig,
+    /// Enrollment settings.
+    #[serde(default)]
+    pub enrollment: EnrollmentConfig,
+}
+
+/// Identity and addresses of this node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NodeConfig {
+    /// Node name (its identity is `spiffe://fleet/hub/<name>`).
+    pub name: String,
+    /// Raft node id.
+    pub id: u64,
+    /// gRPC (agents, fleetctl, peers) listen address.
+    pub grpc_listen: SocketAddr,
+    /// HTTP (health, metrics, webhook) listen address.
+    pub http_listen: SocketAddr,
+    /// Endpoints agents are given (`https://host:port`), this node's first.
+    pub endpoints: Vec<String>,
+}
+
+/// Certificate files (PEM).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TlsConfig {
+    /// The CA certificate.
+    pub ca_certificate: PathBuf,
+    /// The CA key (signs agents' certificates).
+    pub ca_key: PathBuf,
+    /// This node's certificate.
+    pub certificate: PathBuf,
+    /// This node's key.
+    pub key: PathBuf,
+}
+
+/// The fleet repository and how to follow it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GitConfig {
+    /// Remote URL: `https://`, `ssh://` or `user@host:path`, `git://`, `file://` or a local path.
+    pub url: String,
+    /// The tracked branch.
+    #[serde(default = "default_branch")]
+    pub branch: String,
+    /// How often to fetch.
+    #[serde(default = "default_poll_interval")]
+    pub poll_interval: FleetDuration,
+    /// File holding the webhook's HMAC secret.
+    pub webhook_secret_file: PathBuf,
+    /// File holding an HTTPS access token, if the remote needs one.
+    #[serde(default)]
+    pub token_file: Option<PathBuf>,
+    /// SSH private key file, if the remote is SSH.
+    #[serde(default)]
+    pub ssh_key_file: Option<PathBuf>,
+}
+
+/// Enrollment settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EnrollmentConfig {
+    /// Validity of agents' certificates.
+    #[serde(default = "default_certificate_validity")]
+    pub certificate_validity: FleetDuration,
+    /// Default lifetime of bootstrap tokens.
+    #[serde(default = "default_token_ttl")]
+    pub token_ttl: FleetDuration,
+}
+
+impl Default for EnrollmentConfig {
+    fn default() -> Self {
+        Self {
+            certificate_validity: default_certificate_validity(),
+            token_ttl: default_token_ttl(),
+        }
+    }
+}
+
+fn default_branch() -> String {
+    "main".to_owned()
+}
+
+fn default_poll_interval() -> FleetDuration {
+    FleetDuration(std::time::Duration::from_secs(30))
+}
+
+fn default_certificate_validity() -> FleetDuration {
+    FleetDuration(std::time::Duration::from_secs(30 * 24 * 3600))
+}
+
+fn default_token_ttl() -> FleetDuration {
+    FleetDuration(std::time::Duration::from_secs(3600))
+}
+
+/// Reading the configuration failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not a valid configuration.
+    #[error("{path}: {message}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl Config {
+    /// Reads `path` and resolves relative paths against its folder.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        let mut config: Config =
+            serde_saphyr::from_str(&text).map_err(|error| ConfigError::Invalid {
+                path: path.to_owned(),
+                message: error
+                    .to_string()
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned(),
+            })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        config.resolve(base);
+        if config.node.endpoints.is_empty() {
+            return Err(ConfigError::Invalid {
+                path: path.to_owned(),
+                message: "node.endpoints must list at least this node's endpoint".to_owned(),
+            });
+        }
+        Ok(config)
+    }
+
+    fn resolve(&mut self, base: &Path) {
+        let resolve = |path: &mut PathBuf| {
+            if path.is_relative() {
+                *path = base.join(&*path);
+            }
+        };
+        resolve(&mut self.data_dir);
+        resolve(&mut self.tls.ca_certificate);
+        resolve(&mut self.tls.ca_key);
+        resolve(&mut self.tls.certificate);
+        resolve(&mut self.tls.key);
+        resolve(&mut self.git.webhook_secret_file);
+        if let Some(path) = &mut self.git.token_file {
+            resolve(path);
+        }
+        if let Some(path) = &mut self.git.ssh_key_file {
+            resolve(path);
+        }
+    }
+
+    /// Writes the configuration (paths as they are).
+    pub fn save(&self, path: &Path) -> Result<(), ConfigError> {
+        let text = serde_saphyr::to_string(self).map_err(|error| ConfigError::Invalid {
+            path: path.to_owned(),
+            message: error.to_string(),
+        })?;
+        std::fs::write(path, text).map_err(|source| ConfigError::Io {
+            path: path.to_owned(),
+            source,
+        })
+    }
+}

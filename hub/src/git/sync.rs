@@ -1,0 +1,173 @@
+//! The leader's Git sync loop: fetch on an interval and when the webhook
+//! fires; render each new tip for every cluster; record the verdict.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use fleet_core::{FleetRepository, Renderer};
+use tokio::sync::Notify;
+use tracing::{info, instrument, warn};
+
+use super::mirror::{FetchedRevision, GitMirror};
+use crate::clock::now_ms;
+use crate::http::metrics::HubMetrics;
+use crate::state::{Command, RevisionVerdict};
+use crate::store::FleetStore;
+
+/// What one sync did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SyncOutcome {
+    /// This node is not the leader; nothing was fetched.
+    NotLeader,
+    /// The tip is a revision the hub already knows.
+    Unchanged(String),
+    /// A new revision was rendered and recorded.
+    Recorded {
+        /// Commit id.
+        revision: String,
+        /// Whether it rendered for every cluster.
+        valid: bool,
+    },
+}
+
+/// Follows the fleet repository on the leader.
+pub struct GitSync {
+    mirror: Arc<GitMirror>,
+    store: FleetStore,
+    trigger: Notify,
+    read_once: AtomicBool,
+    poll_interval: Duration,
+    metrics: Arc<HubMetrics>,
+    /// Serializes syncs (the loop and `fleetctl refresh` may race).
+    running: tokio::sync::Mutex<()>,
+}
+
+impl GitSync {
+    /// A sync over `mirror` writing to `store`.
+    pub fn new(
+        mirror: Arc<GitMirror>,
+        store: FleetStore,
+        poll_interval: Duration,
+        metrics: Arc<HubMetrics>,
+    ) -> Self {
+        Self {
+            mirror,
+            store,
+            trigger: Notify::new(),
+            read_once: AtomicBool::new(false),
+            poll_interval,
+            metrics,
+            running: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// Asks the loop to fetch now (the webhook).
+    pub fn trigger(&self) {
+        self.trigger.notify_one();
+    }
+
+    /// Whether Git has been read successfully at least once.
+    pub fn has_read_once(&self) -> bool {
+        self.read_once.load(Ordering::Relaxed)
+    }
+
+    /// Runs forever: sync, then wait for the interval or a trigger.
+    pub async fn run(self: Arc<Self>) {
+        loop {
+            if let Err(error) = self.sync_once().await {
+                warn!(error = %format!("{error:#}"), "git sync failed");
+            }
+            tokio::select! {
+                () = tokio::time::sleep(self.poll_interval) => {}
+                () = self.trigger.notified() => {}
+            }
+        }
+    }
+
+    /// Fetches and, for a new tip, renders and records it.
+    #[instrument(skip(self), fields(branch = self.mirror.branch()))]
+    pub async fn sync_once(&self) -> anyhow::Result<SyncOutcome> {
+        if !self.store.is_leader() {
+            return Ok(SyncOutcome::NotLeader);
+        }
+        let _running = self.running.lock().await;
+        let mirror = self.mirror.clone();
+        let fetched = tokio::task::spawn_blocking(move || mirror.fetch()).await??;
+        let known = self
+            .store
+            .read(|state| state.revisions.contains_key(&fetched.revision));
+        if known {
+            self.read_once.store(true, Ordering::Relaxed);
+            return Ok(SyncOutcome::Unchanged(fetched.revision));
+        }
+        let started = Instant::now();
+        let mirror = self.mirror.clone();
+        let revision = fetched.revision.clone();
+        let verdict =
+            tokio::task::spawn_blocking(move || render_verdict(&mirror, &revision)).await?;
+        self.metrics.observe_render(
+            started.elapsed(),
+            matches!(verdict, RevisionVerdict::Valid { .. }),
+        );
+        let valid = matches!(verdict, RevisionVerdict::Valid { .. });
+        let FetchedRevision { revision, summary } = fetched;
+        match &verdict {
+            RevisionVerdict::Valid { digests } => {
+                info!(revision = %revision, clusters = digests.len(), "new revision renders for every cluster");
+            }
+            RevisionVerdict::Invalid { errors } => {
+                warn!(revision = %revision, errors = errors.len(), "new revision fails to render; no cluster moves");
+            }
+        }
+        self.store
+            .write(Command::RecordRevision {
+                revision: revision.clone(),
+                summary,
+                at_ms: now_ms(),
+                verdict,
+                release_all: true,
+            })
+            .await?;
+        self.read_once.store(true, Ordering::Relaxed);
+        Ok(SyncOutcome::Recorded { revision, valid })
+    }
+}
+
+/// Renders `revision` for every cluster: the digests, or every error.
+fn render_verdict(mirror: &GitMirror, revision: &str) -> RevisionVerdict {
+    let snapshot = match mirror.snapshot(revision) {
+        Ok(snapshot) => snapshot,
+        Err(error) => {
+            return RevisionVerdict::Invalid {
+                errors: vec![format!("{error:#}")],
+            };
+        }
+    };
+    let repository = match FleetRepository::load(Arc::new(snapshot)) {
+        Ok(repository) => Arc::new(repository),
+        Err(problems) => {
+            return RevisionVerdict::Invalid {
+                errors: problems.0.iter().map(ToString::to_string).collect(),
+            };
+        }
+    };
+    let renderer = Renderer::new(repository);
+    let mut digests = std::collections::BTreeMap::new();
+    let mut errors = Vec::new();
+    for (cluster, result) in renderer.render_all() {
+        match result {
+            Ok(render) => {
+                digests.insert(cluster, render.digest);
+            }
+            Err(problems) => errors.extend(problems.0.iter().map(ToString::to_string)),
+        }
+    }
+    if errors.is_empty() {
+        RevisionVerdict::Valid { digests }
+    } else {
+        errors.sort();
+        errors.dedup();
+        RevisionVerdict::Invalid { errors }
+    }
+}

@@ -1,0 +1,88 @@
+//! Changes to the fleet state: the entries of the Raft log.
+
+use serde::{Deserialize, Serialize};
+
+use super::records::{ClusterStatus, RevisionVerdict};
+
+/// One change to the fleet state. Carries its own timestamps so that applying
+/// it is deterministic on every node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Command {
+    /// A revision was observed on the tracked branch and rendered.
+    RecordRevision {
+        /// Commit id.
+        revision: String,
+        /// Commit summary line.
+        summary: String,
+        /// When (Unix milliseconds).
+        at_ms: u64,
+        /// The render verdict.
+        verdict: RevisionVerdict,
+        /// Move every declared cluster's target to it (only for valid revisions).
+        release_all: bool,
+    },
+    /// A bootstrap token was created (only its hash is stored).
+    CreateToken {
+        /// sha256 of the token, hex.
+        token_hash: String,
+        /// The cluster it enrolls.
+        cluster: String,
+        /// When (Unix milliseconds).
+        at_ms: u64,
+        /// When it expires (Unix milliseconds).
+        expires_at_ms: u64,
+        /// Who asked (certificate identity).
+        actor: String,
+    },
+    /// A token is used to enroll an agent; fails if unknown, used or expired.
+    Enroll {
+        /// sha256 of the presented token, hex.
+        token_hash: String,
+        /// The cluster the agent claims.
+        cluster: String,
+        /// Serial of the certificate about to be issued.
+        serial: String,
+        /// When (Unix milliseconds).
+        at_ms: u64,
+        /// When the certificate expires (Unix milliseconds).
+        expires_at_ms: u64,
+    },
+    /// An agent's status changed.
+    ReportStatus {
+        /// Cluster name.
+        cluster: String,
+        /// The new status.
+        status: ClusterStatus,
+        /// When (Unix milliseconds).
+        at_ms: u64,
+    },
+    /// An operator revoked a cluster's certificates.
+    RevokeCluster {
+        /// Cluster name.
+        cluster: String,
+        /// When (Unix milliseconds).
+        at_ms: u64,
+        /// Who (certificate identity).
+        actor: String,
+    },
+    /// An operator action that changes nothing else (e.g. a refresh), audited.
+    Audit {
+        /// Who (certificate identity).
+        actor: String,
+        /// What, in words.
+        action: String,
+        /// When (Unix milliseconds).
+        at_ms: u64,
+    },
+}
+
+/// What applying a command produced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CommandResult {
+    /// Applied.
+    Applied,
+    /// Applied; nothing changed (e.g. a revision seen before).
+    Unchanged,
+    /// Refused, with the reason; the state is unchanged.
+    Rejected(String),
+}

@@ -1,0 +1,306 @@
+//! The fleet state and its deterministic transition function.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::command::{Command, CommandResult};
+use super::records::{
+    AgentRecord, AuditEntry, ClusterRecord, RevisionRecord, RevisionVerdict, TokenRecord,
+};
+
+/// Everything the hub decides and remembers, replicated by Raft.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FleetState {
+    /// Observed revisions by commit id.
+    pub revisions: BTreeMap<String, RevisionRecord>,
+    /// Commit ids in the order they were observed.
+    pub revision_log: Vec<String>,
+    /// Clusters by name: targets, agents, last status.
+    pub clusters: BTreeMap<String, ClusterRecord>,
+    /// Bootstrap tokens by the hex sha256 of the token.
+    pub tokens: BTreeMap<String, TokenRecord>,
+    /// Operator actions, oldest first.
+    pub audit: Vec<AuditEntry>,
+}
+
+impl FleetState {
+    /// Applies `command`; a rejected command leaves the state unchanged.
+    pub fn apply(&mut self, command: &Command) -> CommandResult {
+        match command {
+            Command::RecordRevision {
+                revision,
+                summary,
+                at_ms,
+                verdict,
+                release_all,
+            } => self.record_revision(revision, summary, *at_ms, verdict, *release_all),
+            Command::CreateToken {
+                token_hash,
+                cluster,
+                at_ms,
+                expires_at_ms,
+                actor,
+            } => {
+                if self.tokens.contains_key(token_hash) {
+                    return CommandResult::Rejected("token already exists".to_owned());
+                }
+                self.tokens.insert(
+                    token_hash.clone(),
+                    TokenRecord {
+                        cluster: cluster.clone(),
+                        expires_at_ms: *expires_at_ms,
+                        created_by: actor.clone(),
+                        used_at_ms: None,
+                    },
+                );
+                self.audit(
+                    actor,
+                    *at_ms,
+                    format!("created a bootstrap token for cluster {cluster}"),
+                );
+                CommandResult::Applied
+            }
+            Command::Enroll {
+                token_hash,
+                cluster,
+                serial,
+                at_ms,
+                expires_at_ms,
+            } => self.enroll(token_hash, cluster, serial, *at_ms, *expires_at_ms),
+            Command::ReportStatus {
+                cluster,
+                status,
+                at_ms,
+            } => {
+                let record = self.clusters.entry(cluster.clone()).or_default();
+                record.last_report_ms = Some(*at_ms);
+                if record.status.as_ref() == Some(status) {
+                    return CommandResult::Unchanged;
+                }
+                record.status = Some(status.clone());
+                CommandResult::Applied
+            }
+            Command::RevokeCluster {
+                cluster,
+                at_ms,
+                actor,
+            } => {
+                let Some(record) = self.clusters.get_mut(cluster) else {
+                    return CommandResult::Rejected(format!("unknown cluster '{cluster}'"));
+                };
+                record.revoked = true;
+                self.audit(actor, *at_ms, format!("revoked cluster {cluster}"));
+                CommandResult::Applied
+            }
+            Command::Audit {
+                actor,
+                action,
+                at_ms,
+            } => {
+                self.audit(actor, *at_ms, action.clone());
+                CommandResult::Applied
+            }
+        }
+    }
+
+    fn record_revision(
+        &mut self,
+        revision: &str,
+        summary: &str,
+        at_ms: u64,
+        verdict: &RevisionVerdict,
+        release_all: bool,
+    ) -> CommandResult {
+        if self.revisions.contains_key(revision) {
+            return CommandResult::Unchanged;
+        }
+        self.revisions.insert(
+            revision.to_owned(),
+            RevisionRecord {
+                revision: revision.to_owned(),
+                summary: summary.to_owned(),
+                observed_at_ms: at_ms,
+                verdict: verdict.clone(),
+            },
+        );
+        self.revision_log.push(revision.to_owned());
+        if let (RevisionVerdict::Valid { digests }, true) = (verdict, release_all) {
+            for (cluster, digest) in digests {
+                let record = self.clusters.entry(cluster.clone()).or_default();
+                if record.target_revision != revision {
+                    record.previous_revision = std::mem::take(&mut record.target_revision);
+                    record.target_revision = revision.to_owned();
+                    record.target_digest = digest.clone();
+                }
+            }
+        }
+        CommandResult::Applied
+    }
+
+    fn enroll(
+        &mut self,
+        token_hash: &str,
+        cluster: &str,
+        serial: &str,
+        at_ms: u64,
+        expires_at_ms: u64,
+    ) -> CommandResult {
+        let Some(token) = self.tokens.get_mut(token_hash) else {
+            return CommandResult::Rejected("unknown bootstrap token".to_owned());
+        };
+        if token.used_at_ms.is_some() {
+            return CommandResult::Rejected("bootstrap token was already used".to_owned());
+        }
+        if at_ms >= token.expires_at_ms {
+            return CommandResult::Rejected("bootstrap token has expired".to_owned());
+        }
+        if token.cluster != cluster {
+            return CommandResult::Rejected(format!(
+                "bootstrap token is for cluster '{}', not '{cluster}'",
+                token.cluster
+            ));
+        }
+        token.used_at_ms = Some(at_ms);
+        let record = self.clusters.entry(cluster.to_owned()).or_default();
+        record.revoked = false;
+        record.agents.push(AgentRecord {
+            serial: serial.to_owned(),
+            issued_at_ms: at_ms,
+            expires_at_ms,
+        });
+        self.audit(
+            &format!("spiffe://fleet/cluster/{cluster}"),
+            at_ms,
+            format!("enrolled cluster {cluster} (certificate {serial})"),
+        );
+        CommandResult::Applied
+    }
+
+    fn audit(&mut self, actor: &str, at_ms: u64, action: String) {
+        let sequence = self.audit.len() as u64 + 1;
+        self.audit.push(AuditEntry {
+            sequence,
+            at_ms,
+            actor: actor.to_owned(),
+            action,
+        });
+    }
+
+    /// Whether `serial` is a current (issued, not revoked) certificate of `cluster`.
+    pub fn is_current_agent(&self, cluster: &str, serial: &str) -> bool {
+        self.clusters.get(cluster).is_some_and(|record| {
+            !record.revoked && record.agents.iter().any(|agent| agent.serial == serial)
+        })
+    }
+
+    /// The newest valid revision, if any.
+    pub fn latest_valid_revision(&self) -> Option<&RevisionRecord> {
+        self.revision_log
+            .iter()
+            .rev()
+            .filter_map(|revision| self.revisions.get(revision))
+            .find(|record| matches!(record.verdict, RevisionVerdict::Valid { .. }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn token(state: &mut FleetState, hash: &str, cluster: &str, expires: u64) {
+        let result = state.apply(&Command::CreateToken {
+            token_hash: hash.into(),
+            cluster: cluster.into(),
+            at_ms: 0,
+            expires_at_ms: expires,
+            actor: "spiffe://fleet/admin/ops".into(),
+        });
+        assert_eq!(result, CommandResult::Applied);
+    }
+
+    fn enroll(state: &mut FleetState, hash: &str, cluster: &str, at: u64) -> CommandResult {
+        state.apply(&Command::Enroll {
+            token_hash: hash.into(),
+            cluster: cluster.into(),
+            serial: format!("serial-{at}"),
+            at_ms: at,
+            expires_at_ms: at + 1000,
+        })
+    }
+
+    #[test]
+    fn tokens_are_single_use_expiring_and_bound_to_their_cluster() {
+        let mut state = FleetState::default();
+        token(&mut state, "h1", "a", 100);
+        assert!(matches!(
+            enroll(&mut state, "h1", "b", 10),
+            CommandResult::Rejected(_)
+        ));
+        assert_eq!(enroll(&mut state, "h1", "a", 10), CommandResult::Applied);
+        let before = state.clone();
+        assert_eq!(
+            enroll(&mut state, "h1", "a", 11),
+            CommandResult::Rejected("bootstrap token was already used".into())
+        );
+        assert_eq!(state, before, "a rejected command changes nothing");
+        token(&mut state, "h2", "a", 100);
+        assert_eq!(
+            enroll(&mut state, "h2", "a", 100),
+            CommandResult::Rejected("bootstrap token has expired".into())
+        );
+        assert!(matches!(
+            enroll(&mut state, "nope", "a", 1),
+            CommandResult::Rejected(_)
+        ));
+        assert!(state.is_current_agent("a", "serial-10"));
+        assert_eq!(state.audit.len(), 3);
+    }
+
+    #[test]
+    fn valid_revisions_move_targets_and_invalid_ones_do_not() {
+        let mut state = FleetState::default();
+        let digests = |digest: &str| RevisionVerdict::Valid {
+            digests: [
+                ("a".to_owned(), digest.to_owned()),
+                ("b".to_owned(), digest.to_owned()),
+            ]
+            .into(),
+        };
+        let record = |state: &mut FleetState, revision: &str, verdict: RevisionVerdict| {
+            state.apply(&Command::RecordRevision {
+                revision: revision.into(),
+                summary: String::new(),
+                at_ms: 1,
+                verdict,
+                release_all: true,
+            })
+        };
+        assert_eq!(
+            record(&mut state, "r1", digests("d1")),
+            CommandResult::Applied
+        );
+        assert_eq!(
+            record(
+                &mut state,
+                "r2",
+                RevisionVerdict::Invalid {
+                    errors: vec!["x".into()]
+                }
+            ),
+            CommandResult::Applied
+        );
+        assert_eq!(state.clusters["a"].target_revision, "r1");
+        assert_eq!(
+            record(&mut state, "r3", digests("d3")),
+            CommandResult::Applied
+        );
+        assert_eq!(state.clusters["b"].target_revision, "r3");
+        assert_eq!(state.clusters["b"].previous_revision, "r1");
+        assert_eq!(
+            record(&mut state, "r3", digests("d3")),
+            CommandResult::Unchanged
+        );
+        assert_eq!(state.latest_valid_revision().unwrap().revision, "r3");
+    }
+}

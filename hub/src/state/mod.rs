@@ -1,0 +1,18 @@
+//! The replicated fleet state: what the hub's Raft log decides.
+//!
+//! Pure data and a deterministic `apply`: every change is a [`Command`]
+//! carrying everything it needs (timestamps included — the leader reads the
+//! clock, followers never do), so every node that applies the same log ends in
+//! the same [`FleetState`]. The Raft storage (`raft/`) persists the log and
+//! snapshots of this state; nothing here knows about Raft, gRPC or Git.
+
+mod command;
+mod fleet_state;
+mod records;
+
+pub use command::{Command, CommandResult};
+pub use fleet_state::FleetState;
+pub use records::{
+    AgentRecord, AppStatusRecord, AuditEntry, ClusterRecord, ClusterStatus, HealthState,
+    RevisionRecord, RevisionVerdict, TokenRecord,
+};

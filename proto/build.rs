@@ -1,0 +1,19 @@
+//! Generates the gRPC code from `proto/fleet/v1/*.proto` with protox (a
+//! pure-Rust protobuf compiler), so no `protoc` binary is needed.
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let files = [
+        "proto/fleet/v1/agent.proto",
+        "proto/fleet/v1/admin.proto",
+        "proto/fleet/v1/raft.proto",
+    ];
+    for file in files {
+        println!("cargo:rerun-if-changed={file}");
+    }
+    let descriptors = protox::compile(files, ["proto"])?;
+    tonic_prost_build::configure()
+        .build_client(true)
+        .build_server(true)
+        .compile_fds(descriptors)?;
+    Ok(())
+}

@@ -1,0 +1,47 @@
+//! `ClusterRender` (core) → `DesiredState` (wire).
+
+use fleet_core::ClusterRender;
+
+use crate::{AppDesiredState, DesiredState, IgnoreDifference, Manifest, SyncPolicy};
+
+/// The wire form of a cluster's rendered desired state.
+pub fn desired_state(render: &ClusterRender) -> DesiredState {
+    DesiredState {
+        cluster: render.cluster.clone(),
+        revision: render.revision.clone().unwrap_or_default(),
+        digest: render.digest.clone(),
+        apps: render
+            .apps
+            .iter()
+            .map(|app| AppDesiredState {
+                app: app.app.clone(),
+                digest: app.digest.clone(),
+                sync: Some(SyncPolicy {
+                    prune: app.sync.prune,
+                    self_heal: app.sync.self_heal,
+                }),
+                depends_on: app.depends_on.clone(),
+                ignore_differences: app
+                    .ignore_differences
+                    .iter()
+                    .map(|ignored| IgnoreDifference {
+                        group: ignored.group.clone(),
+                        kind: ignored.kind.clone(),
+                        name: ignored.name.clone().unwrap_or_default(),
+                        namespace: ignored.namespace.clone().unwrap_or_default(),
+                        json_pointers: ignored.json_pointers.clone(),
+                    })
+                    .collect(),
+                health_timeout_seconds: app.health_timeout.map_or(0, |timeout| timeout.0.as_secs()),
+                objects: app
+                    .objects
+                    .iter()
+                    .map(|object| Manifest {
+                        digest: object.digest.clone(),
+                        json: serde_json::to_string(&object.value).unwrap_or_default(),
+                    })
+                    .collect(),
+            })
+            .collect(),
+    }
+}
