@@ -40,6 +40,49 @@ pub enum Command {
     Refresh(HubArgs),
     /// Operator actions recorded by the hub: who, when, what.
     Audit(HubReadArgs),
+    /// Watch and steer rollouts.
+    #[command(subcommand)]
+    Rollout(RolloutCommand),
+}
+
+/// `fleetctl rollout ...`.
+#[derive(Debug, Subcommand)]
+pub enum RolloutCommand {
+    /// Waves in order: state, clusters converged/total, bake left, failures.
+    Status(RolloutStatusArgs),
+    /// Approve a manual wave (the current one, a named one, or all).
+    Promote(PromoteArgs),
+    /// Hold the active rollout.
+    Pause(HubArgs),
+    /// Continue a paused rollout.
+    Resume(HubArgs),
+    /// Put every released cluster back on its previous revision.
+    Rollback(HubArgs),
+    /// Past rollouts and the audit log.
+    History(HubReadArgs),
+}
+
+/// `fleetctl rollout status`.
+#[derive(Debug, Args)]
+pub struct RolloutStatusArgs {
+    #[command(flatten)]
+    pub read: HubReadArgs,
+    /// Redraw until the rollout ends.
+    #[arg(long, short)]
+    pub watch: bool,
+}
+
+/// `fleetctl rollout promote`.
+#[derive(Debug, Args)]
+pub struct PromoteArgs {
+    #[command(flatten)]
+    pub hub: HubArgs,
+    /// The wave to approve (default: the current one).
+    #[arg(long, conflicts_with = "all")]
+    pub wave: Option<String>,
+    /// Approve every remaining wave.
+    #[arg(long)]
+    pub all: bool,
 }
 
 /// Which hub to talk to (kubectl-style configuration and contexts).

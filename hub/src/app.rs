@@ -18,6 +18,7 @@ use crate::http::metrics::HubMetrics;
 use crate::http::{HttpState, router};
 use crate::pki::CertificateAuthority;
 use crate::raft::{RaftSettings, start};
+use crate::rollout::{ControllerSettings, RolloutDriver};
 use crate::store::FleetStore;
 
 fn read(path: &Path) -> anyhow::Result<String> {
@@ -50,6 +51,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     .await
     .context("starting Raft")?;
     let store = FleetStore::new(raft.clone());
+    let controller_store = store.clone();
 
     let mirror = {
         let _span = info_span!("git mirror", url = %config.git.url).entered();
@@ -115,6 +117,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     .with_graceful_shutdown(shutdown_signal());
 
     tokio::spawn(sync.run());
+    tokio::spawn(RolloutDriver::new(controller_store, ControllerSettings::default()).run());
     info!(
         node = %config.node.name,
         grpc = %config.node.grpc_listen,

@@ -21,5 +21,6 @@ pub mod http;
 pub mod init;
 pub mod pki;
 pub mod raft;
+pub mod rollout;
 pub mod state;
 pub mod store;

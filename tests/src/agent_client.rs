@@ -152,3 +152,49 @@ impl Session {
             .unwrap();
     }
 }
+
+/// Runs a protocol-level stand-in for an agent until the session ends: it
+/// acknowledges every desired state by reporting its digest applied —
+/// Degraded when an object's image tag contains `fail` (as fleet-sim's
+/// controllers would make it), Healthy otherwise.
+pub fn spawn_responder(agent: TestAgent) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let Ok(mut session) = agent.session().await else {
+            return;
+        };
+        while let Ok(desired) = session.next_desired(Duration::from_secs(3600)).await {
+            let failing = desired
+                .apps
+                .iter()
+                .flat_map(|app| &app.objects)
+                .any(|object| {
+                    object.json.contains("\"image\":")
+                        && object.json.split("\"image\":\"").skip(1).any(|rest| {
+                            rest.split('"').next().is_some_and(|image| {
+                                image
+                                    .rsplit(':')
+                                    .next()
+                                    .is_some_and(|tag| tag.contains("fail"))
+                            })
+                        })
+                });
+            session
+                .report(StatusReport {
+                    applied_revision: desired.revision.clone(),
+                    applied_digest: desired.digest.clone(),
+                    health: if failing {
+                        fleet_proto::Health::Degraded
+                    } else {
+                        fleet_proto::Health::Healthy
+                    } as i32,
+                    apps: Vec::new(),
+                    message: if failing {
+                        "Deployment web/web: ProgressDeadlineExceeded".to_owned()
+                    } else {
+                        String::new()
+                    },
+                })
+                .await;
+        }
+    })
+}

@@ -6,11 +6,12 @@ mod plan;
 mod refresh;
 mod render;
 mod revisions;
+mod rollout;
 mod status;
 mod token;
 mod validate;
 
-use crate::cli::{BenchCommand, Cli, Command, TokenCommand};
+use crate::cli::{BenchCommand, Cli, Command, RolloutCommand, TokenCommand};
 use crate::error::CliError;
 
 /// Runs the command the user asked for.
@@ -27,6 +28,23 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Revisions(args) => block_on(revisions::run(&args)),
         Command::Refresh(args) => block_on(refresh::run(&args)),
         Command::Audit(args) => block_on(audit::run(&args)),
+        Command::Rollout(RolloutCommand::Status(args)) => block_on(rollout::status::run(&args)),
+        Command::Rollout(RolloutCommand::Promote(args)) => block_on(rollout::action::run(
+            &args.hub,
+            "promote",
+            args.wave.as_deref(),
+            args.all,
+        )),
+        Command::Rollout(RolloutCommand::Pause(args)) => {
+            block_on(rollout::action::run(&args, "pause", None, false))
+        }
+        Command::Rollout(RolloutCommand::Resume(args)) => {
+            block_on(rollout::action::run(&args, "resume", None, false))
+        }
+        Command::Rollout(RolloutCommand::Rollback(args)) => {
+            block_on(rollout::action::run(&args, "rollback", None, false))
+        }
+        Command::Rollout(RolloutCommand::History(args)) => block_on(rollout::history::run(&args)),
     }
 }
 

@@ -8,7 +8,8 @@ use fleet_proto::{
     AuditEntry, AuditLogRequest, AuditLogResponse, ClusterSummary, CreateTokenRequest,
     CreateTokenResponse, ListClustersRequest, ListClustersResponse, ListRevisionsRequest,
     ListRevisionsResponse, RefreshRequest, RefreshResponse, RevisionSummary, RevokeClusterRequest,
-    RevokeClusterResponse,
+    RevokeClusterResponse, RolloutActionRequest, RolloutActionResponse, RolloutHistoryRequest,
+    RolloutHistoryResponse, RolloutStatusRequest, RolloutStatusResponse,
 };
 use tonic::{Request, Response, Status};
 use tracing::info;
@@ -18,7 +19,8 @@ use super::context::ApiContext;
 use crate::clock::now_ms;
 use crate::git::SyncOutcome;
 use crate::pki::BootstrapToken;
-use crate::state::{Command, CommandResult, HealthState, RevisionVerdict};
+use crate::rollout::RolloutView;
+use crate::state::{Command, CommandResult, HealthState, OperatorAction, RevisionVerdict};
 
 /// Longest bootstrap token lifetime an operator may ask for.
 const MAX_TOKEN_TTL_SECONDS: u64 = 7 * 24 * 3600;
@@ -273,5 +275,114 @@ impl AdminService for AdminApi {
                 .collect()
         });
         Ok(Response::new(AuditLogResponse { entries }))
+    }
+
+    async fn rollout_status(
+        &self,
+        request: Request<RolloutStatusRequest>,
+    ) -> Result<Response<RolloutStatusResponse>, Status> {
+        require_admin(&request)?;
+        Ok(Response::new(RolloutStatusResponse {
+            view_json: self.current_view().unwrap_or_default(),
+        }))
+    }
+
+    async fn rollout_history(
+        &self,
+        request: Request<RolloutHistoryRequest>,
+    ) -> Result<Response<RolloutHistoryResponse>, Status> {
+        require_admin(&request)?;
+        let now = now_ms();
+        let views_json = self.context.store.read(|state| {
+            state
+                .rollouts
+                .iter()
+                .rev()
+                .map(|rollout| {
+                    serde_json::to_string(&RolloutView::of(state, rollout, now)).unwrap_or_default()
+                })
+                .collect()
+        });
+        Ok(Response::new(RolloutHistoryResponse { views_json }))
+    }
+
+    async fn rollout_action(
+        &self,
+        request: Request<RolloutActionRequest>,
+    ) -> Result<Response<RolloutActionResponse>, Status> {
+        let actor = require_admin(&request)?;
+        let request = request.into_inner();
+        let at_ms = now_ms();
+        let command = match request.action.as_str() {
+            "promote" => Command::Operate {
+                action: OperatorAction::Promote {
+                    wave: (!request.wave.is_empty()).then(|| request.wave.clone()),
+                    all: request.all,
+                },
+                actor,
+                at_ms,
+            },
+            "pause" => Command::Operate {
+                action: OperatorAction::Pause,
+                actor,
+                at_ms,
+            },
+            "resume" => Command::Operate {
+                action: OperatorAction::Resume,
+                actor,
+                at_ms,
+            },
+            "rollback" => {
+                let target = self.context.store.read(|state| {
+                    state
+                        .active_rollout()
+                        .or_else(|| state.rollouts.last())
+                        .map(|rollout| rollout.id)
+                });
+                let Some(rollout) = target else {
+                    return Err(Status::failed_precondition(
+                        "there is no rollout to roll back",
+                    ));
+                };
+                Command::RollbackRollout {
+                    rollout,
+                    reason: format!("rolled back by {actor}"),
+                    actor,
+                    at_ms,
+                }
+            }
+            other => {
+                return Err(Status::invalid_argument(format!(
+                    "unknown rollout action '{other}' (promote, pause, resume, rollback)"
+                )));
+            }
+        };
+        let result = self
+            .context
+            .store
+            .write(command)
+            .await
+            .map_err(unavailable)?;
+        if let CommandResult::Rejected(reason) = result {
+            return Err(Status::failed_precondition(reason));
+        }
+        Ok(Response::new(RolloutActionResponse {
+            view_json: self.current_view().unwrap_or_default(),
+        }))
+    }
+}
+
+impl AdminApi {
+    /// JSON of the active rollout, else the latest one.
+    fn current_view(&self) -> Option<String> {
+        let now = now_ms();
+        self.context.store.read(|state| {
+            state
+                .active_rollout()
+                .or_else(|| state.rollouts.last())
+                .and_then(|rollout| {
+                    serde_json::to_string(&RolloutView::of(state, rollout, now)).ok()
+                })
+        })
     }
 }

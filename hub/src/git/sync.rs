@@ -5,6 +5,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use fleet_core::model::{Approval, OnFailure};
+use fleet_core::rollout::WavePlan;
 use fleet_core::{FleetRepository, Renderer};
 use tokio::sync::Notify;
 use tracing::{info, instrument, warn};
@@ -12,7 +14,7 @@ use tracing::{info, instrument, warn};
 use super::mirror::{FetchedRevision, GitMirror};
 use crate::clock::now_ms;
 use crate::http::metrics::HubMetrics;
-use crate::state::{Command, RevisionVerdict};
+use crate::state::{Command, FailurePolicy, PlannedWave, RevisionVerdict, RolloutPlan};
 use crate::store::FleetStore;
 
 /// What one sync did.
@@ -104,7 +106,7 @@ impl GitSync {
         let started = Instant::now();
         let mirror = self.mirror.clone();
         let revision = fetched.revision.clone();
-        let verdict =
+        let (verdict, plan) =
             tokio::task::spawn_blocking(move || render_verdict(&mirror, &revision)).await?;
         self.metrics.observe_render(
             started.elapsed(),
@@ -126,7 +128,7 @@ impl GitSync {
                 summary,
                 at_ms: now_ms(),
                 verdict,
-                release_all: true,
+                plan,
             })
             .await?;
         self.read_once.store(true, Ordering::Relaxed);
@@ -134,24 +136,24 @@ impl GitSync {
     }
 }
 
-/// Renders `revision` for every cluster: the digests, or every error.
-fn render_verdict(mirror: &GitMirror, revision: &str) -> RevisionVerdict {
+/// Renders `revision` for every cluster: the digests and the rollout plan,
+/// or every error.
+fn render_verdict(mirror: &GitMirror, revision: &str) -> (RevisionVerdict, Option<RolloutPlan>) {
     let snapshot = match mirror.snapshot(revision) {
         Ok(snapshot) => snapshot,
         Err(error) => {
-            return RevisionVerdict::Invalid {
-                errors: vec![format!("{error:#}")],
-            };
+            let errors = vec![format!("{error:#}")];
+            return (RevisionVerdict::Invalid { errors }, None);
         }
     };
     let repository = match FleetRepository::load(Arc::new(snapshot)) {
         Ok(repository) => Arc::new(repository),
         Err(problems) => {
-            return RevisionVerdict::Invalid {
-                errors: problems.0.iter().map(ToString::to_string).collect(),
-            };
+            let errors = problems.0.iter().map(ToString::to_string).collect();
+            return (RevisionVerdict::Invalid { errors }, None);
         }
     };
+    let plan = rollout_plan(&repository);
     let renderer = Renderer::new(repository);
     let mut digests = std::collections::BTreeMap::new();
     let mut errors = Vec::new();
@@ -164,10 +166,46 @@ fn render_verdict(mirror: &GitMirror, revision: &str) -> RevisionVerdict {
         }
     }
     if errors.is_empty() {
-        RevisionVerdict::Valid { digests }
+        (RevisionVerdict::Valid { digests }, Some(plan))
     } else {
         errors.sort();
         errors.dedup();
-        RevisionVerdict::Invalid { errors }
+        (RevisionVerdict::Invalid { errors }, None)
     }
+}
+
+/// The waves of `repository` (DESIGN §4) as the state records them.
+fn rollout_plan(repository: &FleetRepository) -> RolloutPlan {
+    let rollout = &repository.fleet.spec.rollout;
+    let planned = WavePlan::assign(&repository.fleet.spec, &repository.clusters);
+    RolloutPlan {
+        waves: planned
+            .waves
+            .into_iter()
+            .map(|wave| {
+                let spec = wave.spec.as_ref();
+                PlannedWave {
+                    manual: spec.is_some_and(|spec| spec.approval == Approval::Manual),
+                    bake_ms: spec
+                        .and_then(|spec| spec.bake)
+                        .map_or(0, |bake| millis(bake.0)),
+                    max_parallel: spec
+                        .and_then(|spec| spec.max_parallel)
+                        .map(|limit| limit.limit(wave.clusters.len())),
+                    name: wave.name,
+                    clusters: wave.clusters,
+                }
+            })
+            .collect(),
+        max_failures: rollout.max_failures as usize,
+        progress_deadline_ms: millis(rollout.progress_deadline.0),
+        on_failure: match rollout.on_failure {
+            OnFailure::Rollback => FailurePolicy::Rollback,
+            OnFailure::Pause => FailurePolicy::Pause,
+        },
+    }
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::records::{ClusterStatus, RevisionVerdict};
+use super::rollout::{OperatorAction, RolloutPlan, RolloutState, WaveState};
 
 /// One change to the fleet state. Carries its own timestamps so that applying
 /// it is deterministic on every node.
@@ -18,8 +19,72 @@ pub enum Command {
         at_ms: u64,
         /// The render verdict.
         verdict: RevisionVerdict,
-        /// Move every declared cluster's target to it (only for valid revisions).
-        release_all: bool,
+        /// The rollout of a valid revision (`None` for invalid ones). Clusters
+        /// with no target yet, and clusters whose digest does not change, get
+        /// the revision at once; the rest wait for their wave.
+        plan: Option<RolloutPlan>,
+    },
+    /// The controller releases clusters of a wave (their targets move).
+    ReleaseClusters {
+        /// Rollout id.
+        rollout: u64,
+        /// Cluster names.
+        clusters: Vec<String>,
+        /// When (Unix milliseconds).
+        at_ms: u64,
+    },
+    /// The controller moves a wave to a new state.
+    SetWaveState {
+        /// Rollout id.
+        rollout: u64,
+        /// Wave index.
+        wave: usize,
+        /// New state.
+        state: WaveState,
+        /// When (Unix milliseconds).
+        at_ms: u64,
+    },
+    /// The controller marks a released cluster failed.
+    FailCluster {
+        /// Rollout id.
+        rollout: u64,
+        /// Cluster name.
+        cluster: String,
+        /// Why, in words.
+        reason: String,
+        /// When (Unix milliseconds).
+        at_ms: u64,
+    },
+    /// The rollout ends or pauses (not a rollback).
+    SetRolloutState {
+        /// Rollout id.
+        rollout: u64,
+        /// New state.
+        state: RolloutState,
+        /// Why, in words.
+        reason: String,
+        /// When (Unix milliseconds).
+        at_ms: u64,
+    },
+    /// Every released cluster goes back to its previous target.
+    RollbackRollout {
+        /// Rollout id.
+        rollout: u64,
+        /// Why, in words.
+        reason: String,
+        /// Who (certificate identity, or the controller).
+        actor: String,
+        /// When (Unix milliseconds).
+        at_ms: u64,
+    },
+    /// An operator promotes, pauses or resumes the active rollout.
+    Operate {
+        /// The action.
+        action: OperatorAction,
+        /// Who (certificate identity).
+        actor: String,
+        /// When (Unix milliseconds).
+        at_ms: u64,
     },
     /// A bootstrap token was created (only its hash is stored).
     CreateToken {

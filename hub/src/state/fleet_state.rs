@@ -22,6 +22,9 @@ pub struct FleetState {
     pub tokens: BTreeMap<String, TokenRecord>,
     /// Operator actions, oldest first.
     pub audit: Vec<AuditEntry>,
+    /// Rollouts, oldest first (at most one is active).
+    #[serde(default)]
+    pub rollouts: Vec<super::rollout::Rollout>,
 }
 
 impl FleetState {
@@ -33,8 +36,8 @@ impl FleetState {
                 summary,
                 at_ms,
                 verdict,
-                release_all,
-            } => self.record_revision(revision, summary, *at_ms, verdict, *release_all),
+                plan,
+            } => self.record_revision(revision, summary, *at_ms, verdict, plan.as_ref()),
             Command::CreateToken {
                 token_hash,
                 cluster,
@@ -101,6 +104,40 @@ impl FleetState {
                 self.audit(actor, *at_ms, action.clone());
                 CommandResult::Applied
             }
+            Command::ReleaseClusters {
+                rollout,
+                clusters,
+                at_ms,
+            } => self.release(*rollout, clusters, *at_ms),
+            Command::SetWaveState {
+                rollout,
+                wave,
+                state,
+                at_ms,
+            } => self.set_wave_state(*rollout, *wave, *state, *at_ms),
+            Command::FailCluster {
+                rollout,
+                cluster,
+                reason,
+                at_ms,
+            } => self.fail_cluster(*rollout, cluster, reason, *at_ms),
+            Command::SetRolloutState {
+                rollout,
+                state,
+                reason,
+                at_ms,
+            } => self.set_rollout_state(*rollout, *state, reason, *at_ms),
+            Command::RollbackRollout {
+                rollout,
+                reason,
+                actor,
+                at_ms,
+            } => self.rollback(*rollout, reason, actor, *at_ms),
+            Command::Operate {
+                action,
+                actor,
+                at_ms,
+            } => self.operate(action, actor, *at_ms),
         }
     }
 
@@ -110,7 +147,7 @@ impl FleetState {
         summary: &str,
         at_ms: u64,
         verdict: &RevisionVerdict,
-        release_all: bool,
+        plan: Option<&super::rollout::RolloutPlan>,
     ) -> CommandResult {
         if self.revisions.contains_key(revision) {
             return CommandResult::Unchanged;
@@ -125,17 +162,20 @@ impl FleetState {
             },
         );
         self.revision_log.push(revision.to_owned());
-        if let (RevisionVerdict::Valid { digests }, true) = (verdict, release_all) {
-            for (cluster, digest) in digests {
-                let record = self.clusters.entry(cluster.clone()).or_default();
-                if record.target_revision != revision {
-                    record.previous_revision = std::mem::take(&mut record.target_revision);
-                    record.target_revision = revision.to_owned();
-                    record.target_digest = digest.clone();
-                }
-            }
+        if let (RevisionVerdict::Valid { digests }, Some(plan)) = (verdict, plan) {
+            self.start_rollout(revision, summary, digests, plan, at_ms);
         }
         CommandResult::Applied
+    }
+
+    /// Moves `cluster`'s target to `revision` (remembering the old one).
+    pub(super) fn set_target(&mut self, cluster: &str, revision: &str, digest: &str) {
+        let record = self.clusters.entry(cluster.to_owned()).or_default();
+        if record.target_revision != revision {
+            record.previous_revision = std::mem::take(&mut record.target_revision);
+            record.target_revision = revision.to_owned();
+        }
+        record.target_digest = digest.to_owned();
     }
 
     fn enroll(
@@ -177,7 +217,7 @@ impl FleetState {
         CommandResult::Applied
     }
 
-    fn audit(&mut self, actor: &str, at_ms: u64, action: String) {
+    pub(super) fn audit(&mut self, actor: &str, at_ms: u64, action: String) {
         let sequence = self.audit.len() as u64 + 1;
         self.audit.push(AuditEntry {
             sequence,
@@ -258,7 +298,7 @@ mod tests {
     }
 
     #[test]
-    fn valid_revisions_move_targets_and_invalid_ones_do_not() {
+    fn valid_revisions_start_rollouts_and_invalid_ones_move_nothing() {
         let mut state = FleetState::default();
         let digests = |digest: &str| RevisionVerdict::Valid {
             digests: [
@@ -272,31 +312,61 @@ mod tests {
                 revision: revision.into(),
                 summary: String::new(),
                 at_ms: 1,
+                plan: match &verdict {
+                    RevisionVerdict::Valid { digests } => Some(crate::state::RolloutPlan {
+                        waves: vec![crate::state::PlannedWave {
+                            name: "all".into(),
+                            clusters: digests.keys().cloned().collect(),
+                            manual: false,
+                            bake_ms: 0,
+                            max_parallel: None,
+                        }],
+                        max_failures: 0,
+                        progress_deadline_ms: 1000,
+                        on_failure: crate::state::FailurePolicy::Rollback,
+                    }),
+                    RevisionVerdict::Invalid { .. } => None,
+                },
                 verdict,
-                release_all: true,
             })
         };
+        // The first revision reaches clusters with no target at once.
         assert_eq!(
             record(&mut state, "r1", digests("d1")),
             CommandResult::Applied
         );
-        assert_eq!(
-            record(
-                &mut state,
-                "r2",
-                RevisionVerdict::Invalid {
-                    errors: vec!["x".into()]
-                }
-            ),
-            CommandResult::Applied
-        );
         assert_eq!(state.clusters["a"].target_revision, "r1");
+        let invalid = RevisionVerdict::Invalid {
+            errors: vec!["x".into()],
+        };
+        assert_eq!(record(&mut state, "r2", invalid), CommandResult::Applied);
+        assert_eq!(state.clusters["a"].target_revision, "r1");
+        assert_eq!(
+            state.rollouts.len(),
+            1,
+            "an invalid revision starts no rollout"
+        );
+        // A changing revision waits for its wave.
         assert_eq!(
             record(&mut state, "r3", digests("d3")),
             CommandResult::Applied
         );
+        assert_eq!(state.clusters["b"].target_revision, "r1");
+        let rollout = state.active_rollout().unwrap().id;
+        assert_eq!(
+            state.rollouts[0].state,
+            crate::state::RolloutState::Superseded
+        );
+        let release = Command::ReleaseClusters {
+            rollout,
+            clusters: vec!["b".into()],
+            at_ms: 2,
+        };
+        assert_eq!(state.apply(&release), CommandResult::Applied);
         assert_eq!(state.clusters["b"].target_revision, "r3");
+        assert_eq!(state.clusters["b"].target_digest, "d3");
         assert_eq!(state.clusters["b"].previous_revision, "r1");
+        assert_eq!(state.clusters["a"].target_revision, "r1");
         assert_eq!(
             record(&mut state, "r3", digests("d3")),
             CommandResult::Unchanged

@@ -9,10 +9,16 @@
 mod command;
 mod fleet_state;
 mod records;
+mod rollout;
+pub mod rollout_transitions;
 
 pub use command::{Command, CommandResult};
 pub use fleet_state::FleetState;
 pub use records::{
     AgentRecord, AppStatusRecord, AuditEntry, ClusterRecord, ClusterStatus, HealthState,
     RevisionRecord, RevisionVerdict, TokenRecord,
+};
+pub use rollout::{
+    FailurePolicy, OperatorAction, PlannedWave, Rollout, RolloutCluster, RolloutPlan, RolloutState,
+    RolloutWave, WaveState,
 };

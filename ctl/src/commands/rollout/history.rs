@@ -1,0 +1,73 @@
+//! `fleetctl rollout history`: past rollouts and the audit log.
+
+use fleet_hub::rollout::RolloutView;
+use fleet_proto::{AuditLogRequest, RolloutHistoryRequest};
+use serde::Serialize;
+
+use super::show::human;
+use crate::cli::HubReadArgs;
+use crate::error::CliError;
+use crate::hub_client::{admin_client, status_error};
+use crate::output::{OutputFormat, print_structured};
+
+#[derive(Serialize)]
+struct History {
+    rollouts: Vec<RolloutView>,
+    audit: Vec<AuditRow>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AuditRow {
+    sequence: u64,
+    at_ms: u64,
+    actor: String,
+    action: String,
+}
+
+pub async fn run(args: &HubReadArgs) -> Result<(), CliError> {
+    let mut client = admin_client(&args.hub).await?;
+    let views = client
+        .rollout_history(RolloutHistoryRequest {})
+        .await
+        .map_err(status_error)?
+        .into_inner()
+        .views_json;
+    let rollouts = views
+        .iter()
+        .map(|json| serde_json::from_str::<RolloutView>(json))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(anyhow::Error::from)?;
+    let audit = client
+        .audit_log(AuditLogRequest {})
+        .await
+        .map_err(status_error)?
+        .into_inner()
+        .entries
+        .into_iter()
+        .map(|entry| AuditRow {
+            sequence: entry.sequence,
+            at_ms: entry.at_ms,
+            actor: entry.actor,
+            action: entry.action,
+        })
+        .collect();
+    let history = History { rollouts, audit };
+    if args.output != OutputFormat::Table {
+        print_structured(&history, args.output)?;
+        return Ok(());
+    }
+    let now = fleet_hub::clock::now_ms();
+    for view in &history.rollouts {
+        print!("{}", human(view, now));
+        println!();
+    }
+    println!("audit log:");
+    for entry in &history.audit {
+        println!(
+            "  #{} {} {}: {}",
+            entry.sequence, entry.at_ms, entry.actor, entry.action
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,145 @@
+//! The rollout controller's decision: given the replicated state and the
+//! time, the one next command to write (or none). Pure, so it is tested
+//! without Raft or clocks, and any leader reaches the same decisions.
+
+use crate::state::rollout_transitions::CONTROLLER;
+use crate::state::{Command, FailurePolicy, FleetState, RolloutState, WaveState};
+
+use super::convergence::{cluster_converged, cluster_failure};
+
+/// Tunables of the controller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ControllerSettings {
+    /// How long a cluster may report Degraded before it counts as failed.
+    pub degraded_grace_ms: u64,
+}
+
+impl Default for ControllerSettings {
+    fn default() -> Self {
+        Self {
+            degraded_grace_ms: 5_000,
+        }
+    }
+}
+
+/// The next command the controller should write, if any.
+pub fn decide(state: &FleetState, now_ms: u64, settings: ControllerSettings) -> Option<Command> {
+    let rollout = state.active_rollout()?;
+    if rollout.state == RolloutState::Paused {
+        return None;
+    }
+    let id = rollout.id;
+    let Some(index) = rollout.current_wave() else {
+        return Some(Command::SetRolloutState {
+            rollout: id,
+            state: RolloutState::Succeeded,
+            reason: "every wave converged".to_owned(),
+            at_ms: now_ms,
+        });
+    };
+    let wave = &rollout.waves[index];
+    let set = |state: WaveState| Command::SetWaveState {
+        rollout: id,
+        wave: index,
+        state,
+        at_ms: now_ms,
+    };
+    match wave.state {
+        // A wave where nothing changes has nothing to approve.
+        WaveState::Pending
+            if wave.manual
+                && !wave.approved
+                && wave.clusters.iter().any(|cluster| cluster.changes) =>
+        {
+            Some(set(WaveState::WaitingApproval))
+        }
+        WaveState::Pending => Some(set(WaveState::Progressing)),
+        WaveState::WaitingApproval if wave.approved => Some(set(WaveState::Progressing)),
+        WaveState::WaitingApproval | WaveState::Succeeded => None,
+        WaveState::Failed => {
+            let failures: Vec<&str> = wave
+                .clusters
+                .iter()
+                .filter_map(|cluster| cluster.failure.as_deref())
+                .collect();
+            let reason = format!("wave {} failed: {}", wave.name, failures.join("; "));
+            Some(match rollout.on_failure {
+                FailurePolicy::Rollback => Command::RollbackRollout {
+                    rollout: id,
+                    reason,
+                    actor: CONTROLLER.to_owned(),
+                    at_ms: now_ms,
+                },
+                FailurePolicy::Pause => Command::SetRolloutState {
+                    rollout: id,
+                    state: RolloutState::Paused,
+                    reason,
+                    at_ms: now_ms,
+                },
+            })
+        }
+        WaveState::Progressing | WaveState::Baking => {
+            for cluster in &wave.clusters {
+                if let Some(reason) =
+                    cluster_failure(state, rollout, cluster, now_ms, settings.degraded_grace_ms)
+                {
+                    return Some(Command::FailCluster {
+                        rollout: id,
+                        cluster: cluster.name.clone(),
+                        reason,
+                        at_ms: now_ms,
+                    });
+                }
+            }
+            let failed = wave
+                .clusters
+                .iter()
+                .filter(|cluster| cluster.failure.is_some())
+                .count();
+            if failed > rollout.max_failures {
+                return Some(set(WaveState::Failed));
+            }
+            let healthy_or_failed = |cluster: &&crate::state::RolloutCluster| {
+                cluster.failure.is_some() || cluster_converged(state, cluster)
+            };
+            let in_flight = wave
+                .clusters
+                .iter()
+                .filter(|cluster| cluster.released_at_ms.is_some() && !healthy_or_failed(cluster))
+                .count();
+            let waiting: Vec<String> = wave
+                .clusters
+                .iter()
+                .filter(|cluster| cluster.released_at_ms.is_none())
+                .map(|cluster| cluster.name.clone())
+                .collect();
+            if !waiting.is_empty() && in_flight < wave.max_parallel {
+                let room = wave.max_parallel - in_flight;
+                return Some(Command::ReleaseClusters {
+                    rollout: id,
+                    clusters: waiting.into_iter().take(room).collect(),
+                    at_ms: now_ms,
+                });
+            }
+            let all_converged = waiting.is_empty()
+                && wave
+                    .clusters
+                    .iter()
+                    .all(|cluster| healthy_or_failed(&cluster));
+            match (wave.state, all_converged) {
+                (WaveState::Progressing, true) => Some(set(WaveState::Baking)),
+                (WaveState::Baking, true) => {
+                    let since = wave.baking_since_ms.unwrap_or(now_ms);
+                    (now_ms.saturating_sub(since) >= wave.bake_ms)
+                        .then(|| set(WaveState::Succeeded))
+                }
+                (WaveState::Baking, false) => Some(set(WaveState::Progressing)),
+                _ => None,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "controller_tests.rs"]
+mod tests;

@@ -1,0 +1,120 @@
+//! What `fleetctl rollout status` shows: waves in order with their state,
+//! clusters converged/total, bake time left and failures with reasons.
+
+use serde::{Deserialize, Serialize};
+
+use super::convergence::cluster_converged;
+use crate::state::{FleetState, Rollout, WaveState};
+
+/// One cluster of a wave.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterView {
+    /// Cluster name.
+    pub name: String,
+    /// Whether its desired state changes in this rollout.
+    pub changes: bool,
+    /// Whether its target moved.
+    pub released: bool,
+    /// Whether it runs the new state, Healthy.
+    pub converged: bool,
+    /// Why it failed.
+    pub failure: Option<String>,
+}
+
+/// One wave.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WaveView {
+    /// Wave name.
+    pub name: String,
+    /// Its state.
+    pub state: String,
+    /// Waits for a promote.
+    pub manual: bool,
+    /// Promoted.
+    pub approved: bool,
+    /// Converged clusters.
+    pub converged: usize,
+    /// All clusters.
+    pub total: usize,
+    /// Bake time left while baking (milliseconds).
+    pub bake_left_ms: Option<u64>,
+    /// Failures with reasons.
+    pub failures: Vec<String>,
+    /// Its clusters.
+    pub clusters: Vec<ClusterView>,
+}
+
+/// A rollout as operators see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RolloutView {
+    /// Rollout id.
+    pub id: u64,
+    /// Revision rolled out.
+    pub revision: String,
+    /// Commit summary.
+    pub summary: String,
+    /// Its state.
+    pub state: String,
+    /// Why it ended or paused.
+    pub reason: String,
+    /// Start (Unix milliseconds).
+    pub started_at_ms: u64,
+    /// End (Unix milliseconds).
+    pub finished_at_ms: Option<u64>,
+    /// Waves in order.
+    pub waves: Vec<WaveView>,
+}
+
+impl RolloutView {
+    /// The view of `rollout` at `now_ms`.
+    pub fn of(state: &FleetState, rollout: &Rollout, now_ms: u64) -> Self {
+        Self {
+            id: rollout.id,
+            revision: rollout.revision.clone(),
+            summary: rollout.summary.clone(),
+            state: format!("{:?}", rollout.state),
+            reason: rollout.reason.clone(),
+            started_at_ms: rollout.started_at_ms,
+            finished_at_ms: rollout.finished_at_ms,
+            waves: rollout
+                .waves
+                .iter()
+                .map(|wave| {
+                    let clusters: Vec<ClusterView> = wave
+                        .clusters
+                        .iter()
+                        .map(|cluster| ClusterView {
+                            name: cluster.name.clone(),
+                            changes: cluster.changes,
+                            released: cluster.released_at_ms.is_some(),
+                            converged: cluster.released_at_ms.is_some()
+                                && cluster_converged(state, cluster),
+                            failure: cluster.failure.clone(),
+                        })
+                        .collect();
+                    WaveView {
+                        name: wave.name.clone(),
+                        state: format!("{:?}", wave.state),
+                        manual: wave.manual,
+                        approved: wave.approved,
+                        converged: clusters.iter().filter(|cluster| cluster.converged).count(),
+                        total: clusters.len(),
+                        bake_left_ms: (wave.state == WaveState::Baking).then(|| {
+                            let since = wave.baking_since_ms.unwrap_or(now_ms);
+                            wave.bake_ms.saturating_sub(now_ms.saturating_sub(since))
+                        }),
+                        failures: wave
+                            .clusters
+                            .iter()
+                            .filter_map(|cluster| cluster.failure.clone())
+                            .collect(),
+                        clusters,
+                    }
+                })
+                .collect(),
+        }
+    }
+}
