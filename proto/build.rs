@@ -6,6 +6,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "proto/fleet/v1/agent.proto",
         "proto/fleet/v1/admin.proto",
         "proto/fleet/v1/raft.proto",
+        "proto/fleet/v1/membership.proto",
     ];
     for file in files {
         println!("cargo:rerun-if-changed={file}");

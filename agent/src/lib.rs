@@ -1,13 +1,35 @@
 //! # fleet-agent
 //!
-//! The pull-only agent that runs in every cluster: it enrolls with a bootstrap
-//! token, dials the hub over mTLS gRPC, server-side-applies its cluster's
-//! desired state, keeps an inventory for pruning, assesses health, watches for
-//! drift and self-heals — also while the hub is unreachable.
+//! The pull-only agent that runs in every cluster (DESIGN §5). It enrolls
+//! once with a bootstrap token ([`enroll`]), keeps one outbound mTLS session
+//! with the hub ([`connection`]; hub → agent in [`inbound`], agent → hub in
+//! [`outbound`]), and reconciles its cluster ([`reconcile`]): server-side
+//! apply with dynamic discovery ([`apply`]), an inventory for pruning
+//! ([`inventory`]), health per kind ([`health`]), watches that catch drift
+//! and repair it ([`drift`]), and a desired-state cache that keeps it working
+//! while the hub is unreachable ([`cache`]). It talks to its cluster only
+//! through the `kube` crate, so it runs the same against a real cluster and
+//! against `fleet-sim`.
 //!
-//! Not built yet: this crate currently only reserves its place in the
-//! workspace. The agent issue fills in `enroll`, `connection`, `inbound`,
-//! `outbound`, `apply/`, `inventory/`, `drift/` and `cache/`.
+//! `docs/agent.md` describes the decisions taken here.
 
-/// What the `fleet-agent` binary says while the agent is not implemented.
-pub const NOT_IMPLEMENTED: &str = "fleet-agent is not implemented yet (see the agent issue)";
+pub mod apply;
+pub mod cache;
+pub mod cli;
+pub mod config;
+pub mod connection;
+pub mod drift;
+pub mod enroll;
+pub mod env;
+pub mod health;
+pub mod http;
+pub mod inbound;
+pub mod install;
+pub mod inventory;
+pub mod metrics;
+pub mod outbound;
+pub mod reconcile;
+pub mod run;
+
+pub use config::{Config, ConfigError};
+pub use run::{RunError, run};

@@ -43,6 +43,91 @@ pub enum Command {
     /// Watch and steer rollouts.
     #[command(subcommand)]
     Rollout(RolloutCommand),
+    /// The whole system on this machine: hub, simulated clusters, agents, a wave rollout.
+    Demo(DemoArgs),
+    /// Agents in clusters.
+    #[command(subcommand)]
+    Agent(AgentCommand),
+    /// The hub's own nodes: join tokens, members, add/remove, leader transfer.
+    #[command(subcommand)]
+    Hub(HubCommand),
+}
+
+/// `fleetctl hub ...`.
+#[derive(Debug, Subcommand)]
+pub enum HubCommand {
+    /// Mint a single-use join token for a new hub node (`fleet-hub init --join`).
+    JoinToken(JoinTokenArgs),
+    /// The hub's nodes: role (leader, voter, learner), address, replication.
+    Members(HubReadArgs),
+    /// Re-admit a removed hub node (it rejoins as a learner, then a voter).
+    Add(HubNodeArgs),
+    /// Remove a hub node from the Raft group.
+    Remove(HubNodeArgs),
+    /// Hand leadership to another node (for maintenance of the leader).
+    StepDown(HubArgs),
+}
+
+/// `fleetctl hub join-token`.
+#[derive(Debug, Args)]
+pub struct JoinTokenArgs {
+    #[command(flatten)]
+    pub hub: HubArgs,
+    /// Lifetime (default 1h).
+    #[arg(long, value_parser = fleet_core::model::FleetDuration::parse)]
+    pub ttl: Option<fleet_core::model::FleetDuration>,
+}
+
+/// `fleetctl hub add|remove NODE`.
+#[derive(Debug, Args)]
+pub struct HubNodeArgs {
+    #[command(flatten)]
+    pub hub: HubArgs,
+    /// The hub node's name.
+    pub node: String,
+}
+
+/// `fleetctl agent ...`.
+#[derive(Debug, Subcommand)]
+pub enum AgentCommand {
+    /// Mint a token and print (-o yaml) or apply the manifests that run the agent in a cluster.
+    Install(AgentInstallArgs),
+}
+
+/// `fleetctl agent install`.
+#[derive(Debug, Args)]
+pub struct AgentInstallArgs {
+    #[command(flatten)]
+    pub hub: HubArgs,
+    /// The cluster (declared in Git) the agent runs in.
+    #[arg(long)]
+    pub cluster: String,
+    /// Hub endpoint(s) the agent dials (default: the hub context's endpoints).
+    #[arg(long = "hub", value_delimiter = ',')]
+    pub hub_endpoints: Vec<String>,
+    /// kubectl context to apply with (fleetctl's own --context picks the hub).
+    #[arg(long)]
+    pub kube_context: Option<String>,
+    /// Print the manifests instead of applying them (only yaml).
+    #[arg(short, long, value_parser = ["yaml"])]
+    pub output: Option<String>,
+    /// Agent image.
+    #[arg(long)]
+    pub image: Option<String>,
+    /// Agent namespace.
+    #[arg(long)]
+    pub namespace: Option<String>,
+}
+
+/// `fleetctl demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Short bakes and delays (what CI runs).
+    #[arg(long)]
+    pub fast: bool,
+    /// Keep everything running at the end for exploring with fleetctl and kubectl.
+    #[arg(long)]
+    pub keep_running: bool,
 }
 
 /// `fleetctl rollout ...`.

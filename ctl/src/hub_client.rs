@@ -7,6 +7,7 @@ use anyhow::Context as _;
 use fleet_hub::client_config::ClientConfig;
 use fleet_proto::MAX_MESSAGE_BYTES;
 use fleet_proto::admin_service_client::AdminServiceClient;
+use fleet_proto::membership_service_client::MembershipServiceClient;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 
 use crate::cli::HubArgs;
@@ -14,6 +15,21 @@ use crate::error::CliError;
 
 /// An admin client on the first reachable endpoint of the chosen hub.
 pub async fn admin_client(args: &HubArgs) -> Result<AdminServiceClient<Channel>, CliError> {
+    Ok(AdminServiceClient::new(hub_channel(args).await?)
+        .max_decoding_message_size(MAX_MESSAGE_BYTES)
+        .max_encoding_message_size(MAX_MESSAGE_BYTES))
+}
+
+/// A hub-membership client on the first reachable endpoint of the chosen hub.
+pub async fn membership_client(
+    args: &HubArgs,
+) -> Result<MembershipServiceClient<Channel>, CliError> {
+    Ok(MembershipServiceClient::new(hub_channel(args).await?))
+}
+
+/// An mTLS channel with the admin certificate to the first reachable
+/// endpoint of the chosen hub (any node serves fleetctl).
+pub async fn hub_channel(args: &HubArgs) -> Result<Channel, CliError> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let path = ClientConfig::locate(args.fleetconfig.as_deref()).map_err(anyhow::Error::from)?;
     let config = ClientConfig::load(&path).map_err(anyhow::Error::from)?;
@@ -55,11 +71,7 @@ pub async fn admin_client(args: &HubArgs) -> Result<AdminServiceClient<Channel>,
             Ok::<_, tonic::transport::Error>(channel)
         };
         match attempt.await {
-            Ok(channel) => {
-                return Ok(AdminServiceClient::new(channel)
-                    .max_decoding_message_size(MAX_MESSAGE_BYTES)
-                    .max_encoding_message_size(MAX_MESSAGE_BYTES));
-            }
+            Ok(channel) => return Ok(channel),
             Err(error) => failures.push(format!(
                 "{endpoint}: {}",
                 fleet_core::diagnostic::error_chain(&error)

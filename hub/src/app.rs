@@ -1,5 +1,8 @@
-//! Wiring a hub node: configuration → certificates → Raft → Git mirror →
-//! services, in that order; then serve gRPC and HTTP until stopped.
+//! Wiring a hub node: configuration → certificates → Raft (with the peer
+//! network) → Git mirror → services, in that order; then serve gRPC (agents,
+//! fleetctl and peer hub nodes on one port) and HTTP until stopped. Every
+//! node runs the Git sync, the rollout driver and the membership reconciler;
+//! each acts only while its node leads.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -8,16 +11,21 @@ use anyhow::Context as _;
 use fleet_proto::MAX_MESSAGE_BYTES;
 use fleet_proto::admin_service_server::AdminServiceServer;
 use fleet_proto::agent_service_server::AgentServiceServer;
+use fleet_proto::membership_service_server::MembershipServiceServer;
+use fleet_proto::raft_service_server::RaftServiceServer;
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 use tracing::{info, info_span};
 
-use crate::api::{AdminApi, AgentApi, ApiContext, DesiredStateCache, Sessions};
+use crate::api::{
+    AdminApi, AgentApi, ApiContext, DesiredStateCache, MembershipApi, RaftApi, Sessions,
+};
 use crate::config::Config;
 use crate::git::{GitMirror, GitSync};
 use crate::http::metrics::HubMetrics;
 use crate::http::{HttpState, router};
+use crate::membership::MembershipReconciler;
 use crate::pki::CertificateAuthority;
-use crate::raft::{RaftSettings, start};
+use crate::raft::{PeerTls, RaftSettings, start};
 use crate::rollout::{ControllerSettings, RolloutDriver};
 use crate::store::FleetStore;
 
@@ -27,26 +35,52 @@ fn read(path: &Path) -> anyhow::Result<String> {
 
 /// Runs a hub node until SIGINT/SIGTERM.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
+    serve_until(config, shutdown_signal()).await
+}
+
+/// Runs a hub node until `shutdown` completes (the local demo embeds a hub).
+pub async fn serve_until(
+    config: Config,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let (stop_sender, stop) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_sender.send(true);
+    });
+    let stopped = move || {
+        let mut stop = stop.clone();
+        async move {
+            let _ = stop.wait_for(|stopped| *stopped).await;
+        }
+    };
     let _ = rustls::crypto::ring::default_provider().install_default();
     let config = Arc::new(config);
 
-    let (authority, server_identity, client_roots) = {
+    let (authority, server_identity, client_roots, peer_tls) = {
         let _span = info_span!("certificates").entered();
         let ca_certificate = read(&config.tls.ca_certificate)?;
         let authority = CertificateAuthority::load(&ca_certificate, &read(&config.tls.ca_key)?)?;
-        let identity = Identity::from_pem(read(&config.tls.certificate)?, read(&config.tls.key)?);
+        let certificate = read(&config.tls.certificate)?;
+        let key = read(&config.tls.key)?;
+        let identity = Identity::from_pem(&certificate, &key);
+        let peer_tls = PeerTls {
+            ca_pem: ca_certificate.clone(),
+            certificate_pem: certificate,
+            key_pem: key,
+        };
         (
             Arc::new(authority),
             identity,
             Certificate::from_pem(ca_certificate),
+            peer_tls,
         )
     };
 
-    let raft_address = config.node.grpc_listen.to_string();
     let raft = start(
         &config.data_dir.join("raft"),
         config.node.id,
-        RaftSettings::new(raft_address),
+        raft_settings(&config, peer_tls),
     )
     .await
     .context("starting Raft")?;
@@ -92,7 +126,13 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let agent = AgentServiceServer::new(AgentApi::new(context.clone()))
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES);
-    let admin = AdminServiceServer::new(AdminApi::new(context))
+    let admin = AdminServiceServer::new(AdminApi::new(context.clone()))
+        .max_decoding_message_size(MAX_MESSAGE_BYTES)
+        .max_encoding_message_size(MAX_MESSAGE_BYTES);
+    let peers = RaftServiceServer::new(RaftApi::new(raft.clone()))
+        .max_decoding_message_size(MAX_MESSAGE_BYTES)
+        .max_encoding_message_size(MAX_MESSAGE_BYTES);
+    let membership = MembershipServiceServer::new(MembershipApi::new(context))
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES);
     let grpc = Server::builder()
@@ -100,7 +140,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .context("configuring TLS")?
         .add_service(agent)
         .add_service(admin)
-        .serve_with_shutdown(config.node.grpc_listen, shutdown_signal());
+        .add_service(peers)
+        .add_service(membership)
+        .serve_with_shutdown(config.node.grpc_listen, stopped());
 
     let http_listener = tokio::net::TcpListener::bind(config.node.http_listen)
         .await
@@ -114,8 +156,17 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             webhook_secret: Arc::new(webhook_secret),
         }),
     )
-    .with_graceful_shutdown(shutdown_signal());
+    .with_graceful_shutdown(stopped());
 
+    tokio::spawn(
+        MembershipReconciler::new(
+            controller_store.clone(),
+            config.node.id,
+            config.node.name.clone(),
+            config.node.advertised_address(),
+        )
+        .run(),
+    );
     tokio::spawn(sync.run());
     tokio::spawn(RolloutDriver::new(controller_store, ControllerSettings::default()).run());
     info!(
@@ -130,6 +181,24 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     raft.shutdown().await.context("stopping Raft")?;
     info!("hub node stopped");
     Ok(())
+}
+
+/// This node's Raft settings from its configuration.
+fn raft_settings(config: &Config, peer_tls: PeerTls) -> RaftSettings {
+    let raft = &config.raft;
+    RaftSettings {
+        bootstrap: !config.node.joined,
+        heartbeat_interval: raft.heartbeat_interval.0,
+        election_timeout_min: raft.election_timeout_min.0,
+        election_timeout_max: raft.election_timeout_max.0,
+        snapshot_every: raft.snapshot_every,
+        logs_to_keep_after_snapshot: raft.logs_to_keep,
+        write_timeout: raft.write_timeout.0,
+        peer_tls: Some(peer_tls),
+        peer_source_address: Some(config.node.grpc_listen.ip())
+            .filter(|address| !address.is_unspecified()),
+        ..RaftSettings::new(config.node.advertised_address())
+    }
 }
 
 async fn shutdown_signal() {

@@ -24,6 +24,73 @@ pub struct Config {
     /// Enrollment settings.
     #[serde(default)]
     pub enrollment: EnrollmentConfig,
+    /// Raft tunables (all optional).
+    #[serde(default)]
+    pub raft: RaftConfig,
+}
+
+/// Raft tunables of a hub node (`raft:` in hub.yaml).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RaftConfig {
+    /// Build a snapshot (and compact the log) every this many entries.
+    #[serde(default = "default_snapshot_every")]
+    pub snapshot_every: u64,
+    /// Log entries kept behind a snapshot for followers that lag a little.
+    #[serde(default = "default_logs_to_keep")]
+    pub logs_to_keep: u64,
+    /// How often the leader sends heartbeats.
+    #[serde(default = "default_heartbeat_interval")]
+    pub heartbeat_interval: FleetDuration,
+    /// Shortest election timeout.
+    #[serde(default = "default_election_timeout_min")]
+    pub election_timeout_min: FleetDuration,
+    /// Longest election timeout (also the followers' leader lease).
+    #[serde(default = "default_election_timeout_max")]
+    pub election_timeout_max: FleetDuration,
+    /// How long a write waits for a leader and a majority before failing.
+    #[serde(default = "default_write_timeout")]
+    pub write_timeout: FleetDuration,
+}
+
+impl Default for RaftConfig {
+    fn default() -> Self {
+        Self {
+            snapshot_every: default_snapshot_every(),
+            logs_to_keep: default_logs_to_keep(),
+            heartbeat_interval: default_heartbeat_interval(),
+            election_timeout_min: default_election_timeout_min(),
+            election_timeout_max: default_election_timeout_max(),
+            write_timeout: default_write_timeout(),
+        }
+    }
+}
+
+fn default_snapshot_every() -> u64 {
+    1000
+}
+
+fn default_logs_to_keep() -> u64 {
+    1000
+}
+
+fn default_heartbeat_interval() -> FleetDuration {
+    FleetDuration(std::time::Duration::from_millis(100))
+}
+
+// openraft 0.9's followers refuse votes for one leader lease (= the longest
+// election timeout) after they last heard from the leader, so failover takes
+// between one and two of these: 300–600 ms keeps it near one second.
+fn default_election_timeout_min() -> FleetDuration {
+    FleetDuration(std::time::Duration::from_millis(300))
+}
+
+fn default_election_timeout_max() -> FleetDuration {
+    FleetDuration(std::time::Duration::from_millis(600))
+}
+
+fn default_write_timeout() -> FleetDuration {
+    FleetDuration(std::time::Duration::from_secs(5))
 }
 
 /// Identity and addresses of this node.
@@ -39,7 +106,28 @@ pub struct NodeConfig {
     /// HTTP (health, metrics, webhook) listen address.
     pub http_listen: SocketAddr,
     /// Endpoints agents are given (`https://host:port`), this node's first.
+    /// The first one's `host:port` is also the address other hub nodes reach
+    /// this one at (recorded in the Raft membership).
     pub endpoints: Vec<String>,
+    /// Set on a node made by `fleet-hub init --join`: it waits to be added
+    /// to the existing cluster instead of starting a new one.
+    #[serde(default)]
+    pub joined: bool,
+}
+
+impl NodeConfig {
+    /// `host:port` other hub nodes reach this one at.
+    pub fn advertised_address(&self) -> String {
+        self.endpoints
+            .first()
+            .map(|endpoint| {
+                endpoint
+                    .trim_start_matches("https://")
+                    .trim_end_matches('/')
+                    .to_owned()
+            })
+            .unwrap_or_else(|| self.grpc_listen.to_string())
+    }
 }
 
 /// Certificate files (PEM).

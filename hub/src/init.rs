@@ -9,7 +9,7 @@ use anyhow::{Context as _, bail};
 use fleet_core::model::FleetDuration;
 
 use crate::client_config::{ClientConfig, Context};
-use crate::config::{Config, EnrollmentConfig, GitConfig, NodeConfig, TlsConfig};
+use crate::config::{Config, EnrollmentConfig, GitConfig, NodeConfig, RaftConfig, TlsConfig};
 use crate::pki::{BootstrapToken, CertificateAuthority, Identity};
 
 /// Validity of node and admin certificates.
@@ -110,6 +110,7 @@ pub fn run(settings: &InitSettings) -> anyhow::Result<PathBuf> {
             grpc_listen: settings.address,
             http_listen: settings.http_address,
             endpoints: vec![endpoint.clone()],
+            joined: false,
         },
         data_dir: PathBuf::from("data"),
         tls: TlsConfig {
@@ -127,6 +128,7 @@ pub fn run(settings: &InitSettings) -> anyhow::Result<PathBuf> {
             ssh_key_file: None,
         },
         enrollment: EnrollmentConfig::default(),
+        raft: RaftConfig::default(),
     };
     config.save(&config_path)?;
 
@@ -142,6 +144,35 @@ pub fn run(settings: &InitSettings) -> anyhow::Result<PathBuf> {
         client.save(path)?;
     }
     Ok(config_path)
+}
+
+/// Makes `host:port` the address agents, fleetctl and peer hub nodes reach
+/// the node of `config_path` at (its first endpoint, also in the fleetctl
+/// context at `fleetconfig`), for a node that listens on another address.
+pub fn advertise(
+    config_path: &Path,
+    address: &str,
+    fleetconfig: Option<(&Path, &str)>,
+) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(config_path)
+        .with_context(|| format!("reading {}", config_path.display()))?;
+    let mut config: Config = serde_saphyr::from_str(&text)
+        .map_err(|error| anyhow::anyhow!("{}: {error}", config_path.display()))?;
+    let endpoint = format!("https://{address}");
+    config.node.endpoints = vec![endpoint.clone()];
+    config.save(config_path)?;
+    if let Some((path, context_name)) = fleetconfig {
+        let mut client = ClientConfig::load(path)?;
+        if let Some(context) = client
+            .contexts
+            .iter_mut()
+            .find(|context| context.name == context_name)
+        {
+            context.endpoints = vec![endpoint];
+        }
+        client.save(path)?;
+    }
+    Ok(())
 }
 
 fn write(path: &Path, text: &str, private: bool) -> anyhow::Result<()> {

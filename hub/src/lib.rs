@@ -8,7 +8,8 @@
 //! `app` wires a node: configuration → certificates → `raft` → `git` mirror
 //! and sync → `api` services and `http` endpoints. `state` is the replicated
 //! data and its deterministic transitions; `store` is how services read and
-//! write it.
+//! write it; `membership` keeps the Raft group in line with the hub nodes
+//! that joined or were removed.
 
 pub mod api;
 pub mod app;
@@ -19,6 +20,8 @@ pub mod env;
 pub mod git;
 pub mod http;
 pub mod init;
+pub mod join;
+pub mod membership;
 pub mod pki;
 pub mod raft;
 pub mod rollout;

@@ -9,7 +9,8 @@ use fleet_core::model::FleetDuration;
 use fleet_hub::client_config::ClientConfig;
 use fleet_hub::config::Config;
 use fleet_hub::env;
-use fleet_hub::init::{InitSettings, run as init};
+use fleet_hub::init::{InitSettings, advertise, run as init};
+use fleet_hub::join::{JoinSettings, run as join};
 
 /// Exit code for bad configuration (EX_USAGE).
 const EXIT_CONFIG: u8 = 64;
@@ -27,7 +28,8 @@ struct HubCli {
 
 #[derive(Debug, Subcommand)]
 enum HubCommand {
-    /// Create a new hub: CA, certificates, webhook secret, hub.yaml, fleetctl context.
+    /// Create a new hub (CA, certificates, webhook secret, hub.yaml, fleetctl
+    /// context), or with --join a new node of an existing hub.
     Init(Box<InitArgs>),
     /// Run a hub node.
     Serve(ServeArgs),
@@ -47,15 +49,29 @@ struct InitArgs {
     /// gRPC address (listened on, given to agents and fleetctl).
     #[arg(long, default_value = "127.0.0.1:7443")]
     address: SocketAddr,
+    /// `host:port` agents, fleetctl and other hub nodes reach this node at
+    /// (default: --address); e.g. a Kubernetes Service name or a proxy.
+    #[arg(long)]
+    advertise_address: Option<String>,
     /// HTTP address (health, metrics, webhook).
     #[arg(long, default_value = "127.0.0.1:7080")]
     http_address: SocketAddr,
     /// Extra DNS names or IPs for the node certificate.
     #[arg(long = "san")]
     subject_alt_names: Vec<String>,
-    /// Git remote of the fleet repository.
+    /// Git remote of the fleet repository (not with --join: the hub's is used).
+    #[arg(long, required_unless_present = "join")]
+    repo: Option<String>,
+    /// Join an existing hub through this node (`https://HOST:PORT`) instead
+    /// of creating a new one.
+    #[arg(long, requires_all = ["join_token", "join_ca"], conflicts_with = "repo")]
+    join: Option<String>,
+    /// The join token from `fleetctl hub join-token`.
     #[arg(long)]
-    repo: String,
+    join_token: Option<String>,
+    /// The existing hub's CA certificate (PEM) to verify it with.
+    #[arg(long)]
+    join_ca: Option<PathBuf>,
     /// Tracked branch.
     #[arg(long, default_value = "main")]
     branch: String,
@@ -89,6 +105,24 @@ fn main() -> ExitCode {
     match cli.command {
         HubCommand::Init(args) => {
             let args = *args;
+            if let (Some(join), Some(token), Some(ca_file)) = (
+                args.join.clone(),
+                args.join_token.clone(),
+                args.join_ca.clone(),
+            ) {
+                return run_join(JoinSettings {
+                    dir: args.dir,
+                    name: args.name,
+                    node_id: args.node_id,
+                    address: args.address,
+                    http_address: args.http_address,
+                    advertise_address: args.advertise_address.clone(),
+                    subject_alt_names: args.subject_alt_names,
+                    join,
+                    token,
+                    ca_file,
+                });
+            }
             let fleetconfig = if args.no_fleetconfig {
                 None
             } else {
@@ -108,13 +142,25 @@ fn main() -> ExitCode {
                 address: args.address,
                 http_address: args.http_address,
                 subject_alt_names: args.subject_alt_names,
-                repository: args.repo,
+                repository: args.repo.unwrap_or_default(),
                 branch: args.branch,
                 poll_interval: args.poll_interval,
                 admin: args.admin,
                 fleetconfig: fleetconfig.clone(),
             };
-            match init(&settings) {
+            let initialized = init(&settings).and_then(|path| {
+                if let Some(address) = &args.advertise_address {
+                    advertise(
+                        &path,
+                        address,
+                        fleetconfig
+                            .as_deref()
+                            .map(|file| (file, settings.context.as_str())),
+                    )?;
+                }
+                Ok(path)
+            });
+            match initialized {
                 Ok(path) => {
                     println!("wrote {}", path.display());
                     if let Some(fleetconfig) = fleetconfig {
@@ -150,6 +196,27 @@ fn main() -> ExitCode {
                 Err(error) => report(&error, 1),
             }
         }
+    }
+}
+
+fn run_join(settings: JoinSettings) -> ExitCode {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: starting the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(join(&settings)) {
+        Ok(path) => {
+            println!("wrote {}", path.display());
+            println!(
+                "start it with: fleet-hub serve --config {} (the leader adds it as a learner, then a voter)",
+                path.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(error) => report(&error, 1),
     }
 }
 

@@ -35,6 +35,8 @@ pub fn binary(name: &str) -> PathBuf {
             "fleet-hub",
             "-p",
             "fleetctl",
+            "-p",
+            "fleet-agent",
         ]);
         if profile_directory
             .file_name()

@@ -7,7 +7,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 pub mod agent_client;
+pub mod agent_process;
+pub mod agent_support;
 pub mod binaries;
 pub mod git_fixture;
+pub mod hub_cluster;
 pub mod hub_process;
+pub mod link_proxy;
 pub mod net;
+pub mod roaming_agent;
+pub mod sim_cluster;
+pub mod tiny_fleet;

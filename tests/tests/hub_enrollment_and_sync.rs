@@ -175,13 +175,25 @@ async fn an_agent_enrolls_connects_and_follows_commits_pushed_to_a_git_daemon() 
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     // Health and Prometheus metrics on the HTTP port.
-    assert_eq!(fleet_tests::net::http(hub.http, "GET", "/healthz", &[], b"").unwrap().0, 200);
+    assert_eq!(
+        fleet_tests::net::http(hub.http, "GET", "/healthz", &[], b"")
+            .unwrap()
+            .0,
+        200
+    );
     let (code, metrics) = fleet_tests::net::http(hub.http, "GET", "/metrics", &[], b"").unwrap();
     assert_eq!(code, 200);
-    for line in ["fleet_hub_agent_sessions 1", "fleet_hub_revisions_rendered_total 3", "fleet_hub_raft_leader 1"] {
+    for line in [
+        "fleet_hub_agent_sessions 1",
+        "fleet_hub_revisions_rendered_total 3",
+        "fleet_hub_raft_leader 1",
+    ] {
         assert!(metrics.contains(line), "{line} missing from:\n{metrics}");
     }
-    assert!(metrics.contains("fleet_hub_render_seconds_count 3"), "{metrics}");
+    assert!(
+        metrics.contains("fleet_hub_render_seconds_count 3"),
+        "{metrics}"
+    );
     let table = hub.fleetctl(&["status"]).success().stdout;
     let line = table
         .lines()

@@ -1,7 +1,10 @@
 //! One module per command; each takes its resolved arguments and runs.
 
+mod agent;
 mod audit;
 mod bench;
+mod demo;
+mod hub;
 mod plan;
 mod refresh;
 mod render;
@@ -11,7 +14,9 @@ mod status;
 mod token;
 mod validate;
 
-use crate::cli::{BenchCommand, Cli, Command, RolloutCommand, TokenCommand};
+use crate::cli::{
+    AgentCommand, BenchCommand, Cli, Command, HubCommand, RolloutCommand, TokenCommand,
+};
 use crate::error::CliError;
 
 /// Runs the command the user asked for.
@@ -45,6 +50,13 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             block_on(rollout::action::run(&args, "rollback", None, false))
         }
         Command::Rollout(RolloutCommand::History(args)) => block_on(rollout::history::run(&args)),
+        Command::Hub(HubCommand::JoinToken(args)) => block_on(hub::join_token(&args)),
+        Command::Hub(HubCommand::Members(args)) => block_on(hub::members(&args)),
+        Command::Hub(HubCommand::Add(args)) => block_on(hub::add(&args)),
+        Command::Hub(HubCommand::Remove(args)) => block_on(hub::remove(&args)),
+        Command::Hub(HubCommand::StepDown(args)) => block_on(hub::step_down(&args)),
+        Command::Demo(args) => demo::run(&args),
+        Command::Agent(AgentCommand::Install(args)) => block_on(agent::install::run(&args)),
     }
 }
 

@@ -118,7 +118,7 @@ impl AgentService for AgentApi {
         Ok(Response::new(EnrollResponse {
             certificate_pem: issued.certificate_pem,
             ca_pem: self.context.authority.certificate_pem().to_owned(),
-            hub_endpoints: self.context.config.node.endpoints.clone(),
+            hub_endpoints: self.context.hub_endpoints(),
             identity: identity.uri(),
             expires_at_ms: issued.not_after_ms,
         }))

@@ -33,6 +33,17 @@ pub fn require_admin<T>(request: &Request<T>) -> Result<String, Status> {
     }
 }
 
+/// The hub node name of a peer hub (Raft calls).
+pub fn require_hub<T>(request: &Request<T>) -> Result<String, Status> {
+    let peer = peer(request)?;
+    match &peer.identity {
+        Identity::Hub(name) => Ok(name.clone()),
+        other => Err(Status::permission_denied(format!(
+            "{other} may not call Raft methods (a hub node certificate is required)"
+        ))),
+    }
+}
+
 /// The cluster of an agent caller whose certificate is current (issued by
 /// enrollment and not revoked).
 pub fn require_cluster<T>(

@@ -29,3 +29,21 @@ pub struct ApiContext {
     /// Metrics.
     pub metrics: Arc<HubMetrics>,
 }
+
+impl ApiContext {
+    /// The gRPC endpoints agents are given: this node's first, then every
+    /// other member of the Raft group (voters and learners), so an agent
+    /// whose node dies moves to another.
+    pub fn hub_endpoints(&self) -> Vec<String> {
+        let mut endpoints = self.config.node.endpoints.clone();
+        let own_address = self.config.node.advertised_address();
+        let metrics = self.store.raft().raft().metrics().borrow().clone();
+        for (_, node) in metrics.membership_config.membership().nodes() {
+            let endpoint = format!("https://{}", node.addr);
+            if node.addr != own_address && !endpoints.contains(&endpoint) {
+                endpoints.push(endpoint);
+            }
+        }
+        endpoints
+    }
+}

@@ -41,6 +41,13 @@ impl DesiredStateCache {
         if let Some((_, renderer)) = renderers.iter().find(|(known, _)| known == revision) {
             return Ok(renderer.clone());
         }
+        if !self.mirror.has_revision(revision) {
+            // A revision the leader recorded before this node's mirror saw
+            // it (a follower, or a node that just joined): fetch it first.
+            self.mirror
+                .fetch()
+                .with_context(|| format!("fetching revision {revision} into the mirror"))?;
+        }
         let snapshot = self
             .mirror
             .snapshot(revision)

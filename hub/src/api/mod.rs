@@ -1,11 +1,15 @@
-//! The gRPC services: `AgentService` (enroll, sessions) and `AdminService`
-//! (what fleetctl asks), with the authorization every call goes through.
+//! The gRPC services: `AgentService` (enroll, sessions), `AdminService`
+//! (what fleetctl asks), `RaftService` (hub to hub) and `MembershipService`
+//! (joining and managing hub nodes), with the authorization every call goes
+//! through.
 
 mod admin_service;
 mod agent_service;
 mod auth;
 mod context;
 mod desired_state;
+mod membership_service;
+mod raft_service;
 mod session;
 mod sessions;
 mod status;
@@ -14,4 +18,6 @@ pub use admin_service::AdminApi;
 pub use agent_service::AgentApi;
 pub use context::ApiContext;
 pub use desired_state::DesiredStateCache;
+pub use membership_service::MembershipApi;
+pub use raft_service::RaftApi;
 pub use sessions::Sessions;

@@ -1,5 +1,6 @@
 //! The leader's Git sync loop: fetch on an interval and when the webhook
 //! fires; render each new tip for every cluster; record the verdict.
+//! Followers only fetch (each node keeps its own mirror).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -90,10 +91,15 @@ impl GitSync {
     /// Fetches and, for a new tip, renders and records it.
     #[instrument(skip(self), fields(branch = self.mirror.branch()))]
     pub async fn sync_once(&self) -> anyhow::Result<SyncOutcome> {
+        let _running = self.running.lock().await;
         if !self.store.is_leader() {
+            // Followers keep their own mirror current too, so the revisions
+            // the leader records are there when agents ask this node.
+            let mirror = self.mirror.clone();
+            tokio::task::spawn_blocking(move || mirror.fetch()).await??;
+            self.read_once.store(true, Ordering::Relaxed);
             return Ok(SyncOutcome::NotLeader);
         }
-        let _running = self.running.lock().await;
         let mirror = self.mirror.clone();
         let fetched = tokio::task::spawn_blocking(move || mirror.fetch()).await??;
         let known = self

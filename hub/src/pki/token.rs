@@ -26,6 +26,30 @@ impl BootstrapToken {
     }
 }
 
+/// A freshly minted join token for a new hub node (same strength and
+/// storage as bootstrap tokens, a different prefix).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JoinToken {
+    /// The secret, as given to the operator.
+    pub secret: String,
+    /// sha256 of the secret, hex: what the state stores.
+    pub hash: String,
+}
+
+/// The prefix of join tokens.
+const JOIN_TOKEN_PREFIX: &str = "fleet-join-";
+
+impl JoinToken {
+    /// Mints a join token from the operating system's secure random source.
+    pub fn generate() -> Result<Self, ring::error::Unspecified> {
+        let mut bytes = [0_u8; 32];
+        SystemRandom::new().fill(&mut bytes)?;
+        let secret = format!("{JOIN_TOKEN_PREFIX}{}", hex::encode(bytes));
+        let hash = hash_token(&secret);
+        Ok(Self { secret, hash })
+    }
+}
+
 /// sha256 of a presented token, hex.
 pub fn hash_token(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.trim().as_bytes()))

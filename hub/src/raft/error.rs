@@ -72,6 +72,61 @@ pub enum RaftError {
         #[source]
         source: Box<openraft::error::RaftError<NodeId, ClientWriteError<NodeId, BasicNode>>>,
     },
+    /// The certificates for dialing peers are unusable.
+    #[error("cannot set up hub-to-hub TLS")]
+    PeerTls {
+        /// Why.
+        #[source]
+        source: Box<super::PeerError>,
+    },
+    /// No leader was known, or none could be reached, for the whole wait:
+    /// a majority of the hub's nodes is down or cut off.
+    #[error(
+        "no hub leader could be reached within {waited_ms} ms: the hub has no quorum (a majority of its nodes is down or unreachable)"
+    )]
+    NoLeader {
+        /// How long we waited.
+        waited_ms: u64,
+    },
+    /// This node leads but a majority did not acknowledge the write in time.
+    #[error(
+        "the write was not committed within {waited_ms} ms: this hub node leads but a majority of nodes does not answer (no quorum); the write may still be applied if the cluster recovers"
+    )]
+    NotCommitted {
+        /// How long we waited.
+        waited_ms: u64,
+    },
+    /// The write was forwarded to the leader and the call failed after it was
+    /// sent: its outcome is unknown.
+    #[error("forwarding the write to the leader (node {leader}) failed; its outcome is unknown")]
+    Forward {
+        /// The leader's node id.
+        leader: NodeId,
+        /// Why.
+        #[source]
+        source: Box<super::PeerCallError>,
+    },
+    /// The leader refused or failed a forwarded request.
+    #[error("the leader (node {leader}) could not do it: {message}")]
+    Leader {
+        /// The leader's node id.
+        leader: NodeId,
+        /// What it said.
+        message: String,
+    },
+    /// Handing leadership over failed.
+    #[error("cannot step down: {reason}")]
+    StepDown {
+        /// Why.
+        reason: String,
+    },
+    /// Changing the Raft membership failed.
+    #[error("cannot change the hub membership")]
+    Membership {
+        /// Why.
+        #[source]
+        source: Box<openraft::error::RaftError<NodeId, ClientWriteError<NodeId, BasicNode>>>,
+    },
     /// Raft's tasks did not stop cleanly.
     #[error("Raft node {node_id} did not shut down cleanly")]
     Shutdown {

@@ -8,8 +8,10 @@
 //! - [`LogStore`] — the log, the vote and the committed log id, in redb;
 //! - [`StateMachineStore`] — the applied state in memory (shared with the hub's
 //!   services through [`SharedState`]) and its snapshots, in redb;
-//! - [`PeerNetwork`] — how nodes reach each other (not implemented yet: a
-//!   single-node hub never needs it);
+//! - [`PeerNetwork`] — how nodes reach each other: openraft's RPCs over the
+//!   hub's mTLS gRPC port, dialed by [`PeerConnector`] with hub identities;
+//! - `forward` — writes a follower forwards to the leader, and leader
+//!   transfer (step-down);
 //! - [`start`] — opens the stores in a data directory, starts Raft and, on a
 //!   fresh store, bootstraps the cluster; returns a [`RaftHandle`].
 //!
@@ -18,9 +20,11 @@
 
 mod database;
 mod error;
+mod forward;
 mod log_store;
 mod network;
 mod node;
+mod peers;
 mod settings;
 mod shared_state;
 mod snapshot;
@@ -30,9 +34,11 @@ mod state_machine;
 mod tests;
 
 pub use error::{RaftError, StoreError};
+pub use forward::{ForwardOutcome, ForwardedRequest};
 pub use log_store::LogStore;
-pub use network::{PeerClient, PeerNetwork, PeerNetworkUnavailable};
+pub use network::{PayloadError, PeerClient, PeerNetwork};
 pub use node::{RaftHandle, start};
+pub use peers::{HubServerVerifier, PeerCallError, PeerConnector, PeerError, PeerTls, RaftRpc};
 pub use settings::RaftSettings;
 pub use shared_state::SharedState;
 pub use state_machine::{FleetSnapshotBuilder, StateMachineStore};

@@ -1,23 +1,45 @@
-//! How a hub node reaches the other hub nodes for Raft.
+//! How a hub node reaches the other hub nodes for Raft: openraft's
+//! [`RaftNetwork`] over the hub's own mTLS gRPC port
+//! (`proto/fleet/v1/raft.proto`), payloads as openraft's types in JSON.
 //!
-//! Not implemented yet: replication between hub nodes goes over the hub's
-//! gRPC port (`proto/fleet/v1/raft.proto`) in a later issue. Until then every
-//! RPC fails as [`Unreachable`], which openraft retries with backoff and
-//! never treats as fatal; a single-node hub sends none.
+//! Failures are told apart as openraft wants them: a peer that cannot be
+//! dialed is [`Unreachable`] (openraft backs off before retrying), a call
+//! that was sent and failed is a [`NetworkError`], and the peer's own Raft
+//! refusing is a [`RemoteError`]. Snapshots go through openraft's chunked
+//! `install_snapshot` (chunks of [`super::RaftSettings::snapshot_chunk_bytes`]).
 
-use openraft::error::{InstallSnapshotError, RPCError, RaftError, Unreachable};
-use openraft::network::RPCOption;
+use std::time::Duration;
+
+use openraft::error::{
+    InstallSnapshotError, NetworkError, RPCError, RaftError, RemoteError, Unreachable,
+};
+use openraft::network::{Backoff, RPCOption};
 use openraft::raft::{
     AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse,
     VoteRequest, VoteResponse,
 };
 use openraft::{BasicNode, RaftNetwork, RaftNetworkFactory};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
+use super::peers::{PeerCallError, PeerConnector, RaftRpc};
 use super::{NodeId, TypeConfig};
 
+/// How long openraft waits before dialing an unreachable peer again.
+const UNREACHABLE_BACKOFF: Duration = Duration::from_millis(200);
+
 /// Creates a [`PeerClient`] for each other hub node openraft replicates to.
-#[derive(Debug, Clone, Default)]
-pub struct PeerNetwork;
+#[derive(Debug, Clone)]
+pub struct PeerNetwork {
+    connector: PeerConnector,
+}
+
+impl PeerNetwork {
+    /// A network dialing peers through `connector`.
+    pub fn new(connector: PeerConnector) -> Self {
+        Self { connector }
+    }
+}
 
 impl RaftNetworkFactory<TypeConfig> for PeerNetwork {
     type Network = PeerClient;
@@ -25,7 +47,8 @@ impl RaftNetworkFactory<TypeConfig> for PeerNetwork {
     async fn new_client(&mut self, target: NodeId, node: &BasicNode) -> Self::Network {
         PeerClient {
             target,
-            address: node.addr.clone(),
+            node: node.clone(),
+            connector: self.connector.clone(),
         }
     }
 }
@@ -34,90 +57,128 @@ impl RaftNetworkFactory<TypeConfig> for PeerNetwork {
 #[derive(Debug, Clone)]
 pub struct PeerClient {
     target: NodeId,
-    address: String,
+    node: BasicNode,
+    connector: PeerConnector,
 }
 
-/// Why a [`PeerClient`] cannot reach its node.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error(
-    "hub-to-hub networking is not implemented yet: single-node hub (cannot reach hub node {target} at {address})"
-)]
-pub struct PeerNetworkUnavailable {
-    /// The node's id.
-    pub target: NodeId,
-    /// The node's address.
-    pub address: String,
+/// A payload could not be encoded or an answer decoded.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot {what} a {rpc:?} payload")]
+pub struct PayloadError {
+    /// "encode" or "decode".
+    what: &'static str,
+    /// Which call.
+    rpc: RaftRpc,
+    /// Why.
+    #[source]
+    source: serde_json::Error,
 }
 
 impl PeerClient {
-    fn unreachable<E: std::error::Error>(
+    /// Sends `request` and decodes the peer's `Result<Response, E>`.
+    async fn send<Request, Response, E>(
         &self,
-        rpc: &'static str,
-    ) -> RPCError<NodeId, BasicNode, E> {
-        let error = PeerNetworkUnavailable {
-            target: self.target,
-            address: self.address.clone(),
-        };
-        tracing::debug!(target_node = self.target, address = %self.address, rpc, "{error}");
-        RPCError::Unreachable(Unreachable::new(&error))
+        rpc: RaftRpc,
+        request: &Request,
+        option: &RPCOption,
+    ) -> Result<Response, RPCError<NodeId, BasicNode, E>>
+    where
+        Request: Serialize,
+        Response: DeserializeOwned,
+        E: std::error::Error + DeserializeOwned,
+    {
+        let json = serde_json::to_vec(request).map_err(|source| {
+            RPCError::Network(NetworkError::new(&PayloadError {
+                what: "encode",
+                rpc,
+                source,
+            }))
+        })?;
+        let answer = self
+            .connector
+            .call(&self.node.addr, rpc, json, option.hard_ttl())
+            .await
+            .map_err(|error| {
+                tracing::debug!(target_node = self.target, address = %self.node.addr, ?rpc, %error, "peer call failed");
+                match error {
+                    PeerCallError::Unreachable(_) => RPCError::Unreachable(Unreachable::new(&error)),
+                    PeerCallError::Failed { .. } | PeerCallError::Timeout { .. } => {
+                        RPCError::Network(NetworkError::new(&error))
+                    }
+                }
+            })?;
+        let decoded: Result<Response, E> = serde_json::from_slice(&answer).map_err(|source| {
+            RPCError::Network(NetworkError::new(&PayloadError {
+                what: "decode",
+                rpc,
+                source,
+            }))
+        })?;
+        decoded.map_err(|remote| {
+            RPCError::RemoteError(RemoteError::new_with_node(
+                self.target,
+                self.node.clone(),
+                remote,
+            ))
+        })
     }
 }
 
 impl RaftNetwork<TypeConfig> for PeerClient {
     async fn append_entries(
         &mut self,
-        _request: AppendEntriesRequest<TypeConfig>,
-        _option: RPCOption,
+        request: AppendEntriesRequest<TypeConfig>,
+        option: RPCOption,
     ) -> Result<AppendEntriesResponse<NodeId>, RPCError<NodeId, BasicNode, RaftError<NodeId>>> {
-        Err(self.unreachable("append_entries"))
+        self.send(RaftRpc::AppendEntries, &request, &option).await
     }
 
     async fn install_snapshot(
         &mut self,
-        _request: InstallSnapshotRequest<TypeConfig>,
-        _option: RPCOption,
+        request: InstallSnapshotRequest<TypeConfig>,
+        option: RPCOption,
     ) -> Result<
         InstallSnapshotResponse<NodeId>,
         RPCError<NodeId, BasicNode, RaftError<NodeId, InstallSnapshotError>>,
     > {
-        Err(self.unreachable("install_snapshot"))
+        self.send(RaftRpc::InstallSnapshot, &request, &option).await
     }
 
     async fn vote(
         &mut self,
-        _request: VoteRequest<NodeId>,
-        _option: RPCOption,
+        request: VoteRequest<NodeId>,
+        option: RPCOption,
     ) -> Result<VoteResponse<NodeId>, RPCError<NodeId, BasicNode, RaftError<NodeId>>> {
-        Err(self.unreachable("vote"))
+        self.send(RaftRpc::Vote, &request, &option).await
+    }
+
+    fn backoff(&self) -> Backoff {
+        Backoff::new(std::iter::repeat(UNREACHABLE_BACKOFF))
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use openraft::Vote;
 
     use super::*;
 
     #[tokio::test]
-    async fn every_rpc_says_networking_is_not_there_yet() {
-        let mut client = PeerNetwork
+    async fn a_node_without_peer_tls_reports_peers_unreachable() {
+        let connector = PeerConnector::new(None, None).unwrap();
+        let mut client = PeerNetwork::new(connector)
             .new_client(2, &BasicNode::new("10.0.0.2:7400"))
             .await;
         let option = RPCOption::new(Duration::from_secs(1));
         let error = client
             .vote(VoteRequest::new(Vote::new(1, 1), None), option)
             .await
-            .expect_err("no networking yet");
+            .expect_err("no peer TLS");
         let RPCError::Unreachable(unreachable) = error else {
             panic!("expected Unreachable, got {error:?}");
         };
         let message = unreachable.to_string();
-        assert!(
-            message.contains("hub-to-hub networking is not implemented yet: single-node hub"),
-            "{message}"
-        );
+        assert!(message.contains("not configured"), "{message}");
         assert!(message.contains("10.0.0.2:7400"), "{message}");
     }
 }

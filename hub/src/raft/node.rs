@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use openraft::BasicNode;
@@ -11,10 +12,9 @@ use tokio::sync::watch;
 
 use super::database::{self, DATABASE_FILE};
 use super::{
-    LogStore, NodeId, PeerNetwork, Raft, RaftError, RaftSettings, SharedState, StateMachineStore,
-    StoreError,
+    LogStore, NodeId, PeerConnector, PeerNetwork, Raft, RaftError, RaftSettings, SharedState,
+    StateMachineStore, StoreError,
 };
-use crate::state::{Command, CommandResult};
 
 /// How long [`RaftHandle::shutdown`] waits for Raft's tasks to release the store.
 const STORE_RELEASE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -22,12 +22,20 @@ const STORE_RELEASE_TIMEOUT: Duration = Duration::from_secs(10);
 /// A running hub node's Raft.
 #[derive(Clone)]
 pub struct RaftHandle {
-    node_id: NodeId,
-    raft: Raft,
+    pub(super) node_id: NodeId,
+    pub(super) raft: Raft,
     state: SharedState,
     database_path: PathBuf,
     /// Fails `changed()` once Raft's tasks have closed the store file.
     store_closed: watch::Receiver<()>,
+    /// Dials the other hub nodes (forwarded writes, leader transfer).
+    pub(super) connector: PeerConnector,
+    /// How long a write waits for a leader and a majority.
+    pub(super) write_timeout: Duration,
+    /// The longest election timeout (also the followers' leader lease).
+    pub(super) election_timeout_max: Duration,
+    /// Set while this leader hands over leadership: writes wait.
+    pub(super) stepping_down: Arc<AtomicBool>,
 }
 
 /// Starts this node's Raft on the data directory `directory` (created if
@@ -77,7 +85,12 @@ pub async fn start(
     // Raft's tasks own the store from here on; the handle only watches it.
     drop(database);
 
-    let raft = Raft::new(node_id, config, PeerNetwork, log_store, state_machine)
+    let connector = PeerConnector::new(settings.peer_tls.clone(), settings.peer_source_address)
+        .map_err(|source| RaftError::PeerTls {
+            source: Box::new(source),
+        })?;
+    let network = PeerNetwork::new(connector.clone());
+    let raft = Raft::new(node_id, config, network, log_store, state_machine)
         .await
         .map_err(|source| RaftError::Fatal {
             node_id,
@@ -89,6 +102,10 @@ pub async fn start(
         state,
         database_path,
         store_closed,
+        connector,
+        write_timeout: settings.write_timeout,
+        election_timeout_max: settings.election_timeout_max,
+        stepping_down: Arc::default(),
     };
 
     let initialized = handle
@@ -136,22 +153,6 @@ impl RaftHandle {
     /// The fleet state as applied on this node.
     pub fn state(&self) -> &SharedState {
         &self.state
-    }
-
-    /// Appends `command` to the log and waits until it is committed and
-    /// applied here; returns what applying it produced. Fails with
-    /// [`RaftError::Write`] when this node is not the leader (the error names
-    /// the leader to forward to).
-    #[tracing::instrument(level = "debug", skip_all, fields(node_id = self.node_id))]
-    pub async fn write(&self, command: Command) -> Result<CommandResult, RaftError> {
-        let response =
-            self.raft
-                .client_write(command)
-                .await
-                .map_err(|source| RaftError::Write {
-                    source: Box::new(source),
-                })?;
-        Ok(response.data)
     }
 
     /// Stops Raft and waits until its tasks have closed the store, so the

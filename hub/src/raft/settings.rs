@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use openraft::{Config, SnapshotPolicy};
 
-use super::RaftError;
+use super::{PeerTls, RaftError};
 
 /// Raft settings of one hub node, resolved from the hub's configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,6 +30,21 @@ pub struct RaftSettings {
     /// How many log entries already in a snapshot to keep (for followers that
     /// lag a little); older ones are purged.
     pub logs_to_keep_after_snapshot: u64,
+    /// Most log entries sent in one AppendEntries call (keeps calls well
+    /// under the gRPC message limit).
+    pub max_payload_entries: u64,
+    /// Size of one InstallSnapshot chunk.
+    pub snapshot_chunk_bytes: u64,
+    /// How long a write may wait for a leader and a majority before it
+    /// fails with a clear "no quorum" error.
+    pub write_timeout: Duration,
+    /// Certificates for dialing the other hub nodes (`None`: this node can
+    /// only run alone).
+    pub peer_tls: Option<PeerTls>,
+    /// The local address peer connections leave from (`None`: the system
+    /// picks). A node listening on one address of a multi-homed host dials
+    /// from it too, so peers and firewalls see one address per node.
+    pub peer_source_address: Option<std::net::IpAddr>,
 }
 
 impl RaftSettings {
@@ -45,6 +60,11 @@ impl RaftSettings {
             election_timeout_max: Duration::from_millis(1000),
             snapshot_every: 1000,
             logs_to_keep_after_snapshot: 1000,
+            max_payload_entries: 64,
+            snapshot_chunk_bytes: 1024 * 1024,
+            write_timeout: Duration::from_secs(5),
+            peer_tls: None,
+            peer_source_address: None,
         }
     }
 
@@ -57,6 +77,8 @@ impl RaftSettings {
             election_timeout_max: millis(self.election_timeout_max),
             snapshot_policy: SnapshotPolicy::LogsSinceLast(self.snapshot_every),
             max_in_snapshot_log_to_keep: self.logs_to_keep_after_snapshot,
+            max_payload_entries: self.max_payload_entries,
+            snapshot_max_chunk_size: self.snapshot_chunk_bytes,
             ..Config::default()
         }
         .validate()

@@ -130,6 +130,54 @@ pub enum Command {
         /// Who (certificate identity).
         actor: String,
     },
+    /// An operator created a join token for a new hub node (only its hash is stored).
+    CreateJoinToken {
+        /// sha256 of the token, hex.
+        token_hash: String,
+        /// When (Unix milliseconds).
+        at_ms: u64,
+        /// When it expires (Unix milliseconds).
+        expires_at_ms: u64,
+        /// Who asked (certificate identity).
+        actor: String,
+    },
+    /// A new hub node joins with a join token; fails if the token is unknown,
+    /// used or expired, or the id or name belongs to a current node.
+    JoinHub {
+        /// sha256 of the presented token, hex.
+        token_hash: String,
+        /// Its Raft node id.
+        node_id: u64,
+        /// Its name.
+        name: String,
+        /// `host:port` of its gRPC port.
+        address: String,
+        /// When (Unix milliseconds).
+        at_ms: u64,
+    },
+    /// The leader records a node that is a member without having joined
+    /// (the node that bootstrapped the cluster).
+    RegisterHubNode {
+        /// Its Raft node id.
+        node_id: u64,
+        /// Its name.
+        name: String,
+        /// `host:port` of its gRPC port.
+        address: String,
+        /// When (Unix milliseconds).
+        at_ms: u64,
+    },
+    /// An operator removes a hub node from the Raft group, or re-admits it.
+    SetHubNodeRemoved {
+        /// The node's name.
+        name: String,
+        /// Removed (`true`) or re-admitted (`false`).
+        removed: bool,
+        /// Who (certificate identity).
+        actor: String,
+        /// When (Unix milliseconds).
+        at_ms: u64,
+    },
     /// An operator action that changes nothing else (e.g. a refresh), audited.
     Audit {
         /// Who (certificate identity).

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::command::{Command, CommandResult};
+use super::hub_nodes::{HubNodeRecord, JoinTokenRecord};
 use super::records::{
     AgentRecord, AuditEntry, ClusterRecord, RevisionRecord, RevisionVerdict, TokenRecord,
 };
@@ -25,6 +26,12 @@ pub struct FleetState {
     /// Rollouts, oldest first (at most one is active).
     #[serde(default)]
     pub rollouts: Vec<super::rollout::Rollout>,
+    /// Join tokens for new hub nodes by the hex sha256 of the token.
+    #[serde(default)]
+    pub join_tokens: BTreeMap<String, JoinTokenRecord>,
+    /// The hub's nodes by Raft node id.
+    #[serde(default)]
+    pub hub_nodes: BTreeMap<u64, HubNodeRecord>,
 }
 
 impl FleetState {
@@ -138,6 +145,31 @@ impl FleetState {
                 actor,
                 at_ms,
             } => self.operate(action, actor, *at_ms),
+            Command::CreateJoinToken {
+                token_hash,
+                at_ms,
+                expires_at_ms,
+                actor,
+            } => self.create_join_token(token_hash, *at_ms, *expires_at_ms, actor),
+            Command::JoinHub {
+                token_hash,
+                node_id,
+                name,
+                address,
+                at_ms,
+            } => self.join_hub(token_hash, *node_id, name, address, *at_ms),
+            Command::RegisterHubNode {
+                node_id,
+                name,
+                address,
+                at_ms,
+            } => self.register_hub_node(*node_id, name, address, *at_ms),
+            Command::SetHubNodeRemoved {
+                name,
+                removed,
+                actor,
+                at_ms,
+            } => self.set_hub_node_removed(name, *removed, actor, *at_ms),
         }
     }
 

@@ -8,12 +8,14 @@
 
 mod command;
 mod fleet_state;
+mod hub_nodes;
 mod records;
 mod rollout;
 pub mod rollout_transitions;
 
 pub use command::{Command, CommandResult};
 pub use fleet_state::FleetState;
+pub use hub_nodes::{HubNodeRecord, JoinTokenRecord};
 pub use records::{
     AgentRecord, AppStatusRecord, AuditEntry, ClusterRecord, ClusterStatus, HealthState,
     RevisionRecord, RevisionVerdict, TokenRecord,

@@ -7,7 +7,10 @@ use fleet_hub::rollout::RolloutView;
 const BAR_WIDTH: usize = 20;
 
 fn bar(done: usize, total: usize) -> String {
-    let filled = (done * BAR_WIDTH).checked_div(total).unwrap_or(BAR_WIDTH).min(BAR_WIDTH);
+    let filled = (done * BAR_WIDTH)
+        .checked_div(total)
+        .unwrap_or(BAR_WIDTH)
+        .min(BAR_WIDTH);
     format!("[{}{}]", "#".repeat(filled), ".".repeat(BAR_WIDTH - filled))
 }
 

@@ -1,0 +1,3 @@
+//! `fleetctl agent ...`.
+
+pub mod install;

@@ -1,0 +1,85 @@
+//! `RaftService`: what hub nodes ask of each other — openraft's append
+//! entries, vote and snapshot chunks, writes forwarded to the leader, and
+//! the leader-transfer nudge. Hub identities (`spiffe://fleet/hub/<node>`)
+//! only; payloads are JSON of openraft's own types.
+
+use fleet_proto::RaftPayload;
+use fleet_proto::raft_service_server::RaftService;
+use openraft::raft::{AppendEntriesRequest, InstallSnapshotRequest, VoteRequest};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tonic::{Request, Response, Status};
+
+use super::auth::require_hub;
+use crate::raft::{ForwardedRequest, NodeId, RaftHandle, TypeConfig};
+
+/// The peer-facing gRPC service of one hub node.
+pub struct RaftApi {
+    handle: RaftHandle,
+}
+
+impl RaftApi {
+    /// The service over this node's Raft.
+    pub fn new(handle: RaftHandle) -> Self {
+        Self { handle }
+    }
+}
+
+fn decode<T: DeserializeOwned>(request: Request<RaftPayload>, what: &str) -> Result<T, Status> {
+    require_hub(&request)?;
+    serde_json::from_slice(&request.into_inner().json)
+        .map_err(|error| Status::invalid_argument(format!("malformed {what} payload: {error}")))
+}
+
+fn encode<T: Serialize>(answer: &T) -> Result<Response<RaftPayload>, Status> {
+    serde_json::to_vec(answer)
+        .map(|json| Response::new(RaftPayload { json }))
+        .map_err(|error| Status::internal(format!("cannot encode the answer: {error}")))
+}
+
+#[tonic::async_trait]
+impl RaftService for RaftApi {
+    async fn append_entries(
+        &self,
+        request: Request<RaftPayload>,
+    ) -> Result<Response<RaftPayload>, Status> {
+        let request: AppendEntriesRequest<TypeConfig> = decode(request, "append-entries")?;
+        encode(&self.handle.raft().append_entries(request).await)
+    }
+
+    async fn vote(&self, request: Request<RaftPayload>) -> Result<Response<RaftPayload>, Status> {
+        let request: VoteRequest<NodeId> = decode(request, "vote")?;
+        encode(&self.handle.raft().vote(request).await)
+    }
+
+    async fn install_snapshot(
+        &self,
+        request: Request<RaftPayload>,
+    ) -> Result<Response<RaftPayload>, Status> {
+        let request: InstallSnapshotRequest<TypeConfig> = decode(request, "install-snapshot")?;
+        encode(&self.handle.raft().install_snapshot(request).await)
+    }
+
+    async fn forward_write(
+        &self,
+        request: Request<RaftPayload>,
+    ) -> Result<Response<RaftPayload>, Status> {
+        let request: ForwardedRequest = decode(request, "forwarded request")?;
+        encode(&self.handle.serve_forwarded(request).await)
+    }
+
+    async fn timeout_now(
+        &self,
+        request: Request<RaftPayload>,
+    ) -> Result<Response<RaftPayload>, Status> {
+        let () = decode(request, "timeout-now")?;
+        tracing::info!("asked to take over leadership: starting an election");
+        self.handle
+            .raft()
+            .trigger()
+            .elect()
+            .await
+            .map_err(|error| Status::unavailable(format!("Raft stopped: {error}")))?;
+        encode(&())
+    }
+}

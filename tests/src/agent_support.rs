@@ -1,0 +1,84 @@
+//! What the agent tests share: waiting for an outcome, the hub's view of a
+//! cluster, bootstrap tokens, and the `fleet-agent install-manifests` output.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::binaries::binary;
+use crate::hub_process::HubProcess;
+
+/// Polls `check` until it returns `Some`, for up to `within`; panics with
+/// `what` and the last observation (from `describe`) otherwise.
+pub fn eventually<T>(
+    what: &str,
+    within: Duration,
+    mut check: impl FnMut() -> Option<T>,
+    describe: impl Fn() -> String,
+) -> T {
+    let started = Instant::now();
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
+        if started.elapsed() > within {
+            panic!("timed out waiting for: {what}\n{}", describe());
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// A bootstrap token for `cluster`.
+pub fn token(hub: &HubProcess, cluster: &str) -> String {
+    hub.fleetctl(&["token", "create", "--cluster", cluster])
+        .success()
+        .stdout
+        .trim()
+        .to_owned()
+}
+
+/// The hub's view of `cluster` (`fleetctl status -o json`).
+pub fn cluster_status(hub: &HubProcess, cluster: &str) -> Value {
+    let run = hub.fleetctl(&["status", "-o", "json"]).success();
+    serde_json::from_str::<Value>(&run.stdout)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|status| status["name"] == cluster)
+        .cloned()
+        .unwrap_or(Value::Null)
+}
+
+/// Whether the hub shows `cluster` synced to `revision` and healthy.
+pub fn synced_and_healthy(hub: &HubProcess, cluster: &str, revision: &str) -> bool {
+    let status = cluster_status(hub, cluster);
+    status["synced"] == true
+        && status["health"] == "Healthy"
+        && status["appliedRevision"] == revision
+}
+
+/// What `fleet-agent install-manifests` prints for `cluster`.
+pub fn install_manifests(hub: &HubProcess, cluster: &str, token: &str) -> String {
+    let output = Command::new(binary("fleet-agent"))
+        .args([
+            "install-manifests",
+            "--cluster",
+            cluster,
+            "--hub",
+            &hub.endpoint(),
+            "--bootstrap-token",
+            token,
+            "--ca-file",
+            hub.hub_dir().join("ca.crt").to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "install-manifests: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
