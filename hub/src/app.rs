@@ -98,11 +98,13 @@ pub async fn serve_until(
         )?)
     };
     let metrics = Arc::new(HubMetrics::default());
+    let desired = Arc::new(DesiredStateCache::new(mirror.clone()));
     let sync = Arc::new(GitSync::new(
         mirror.clone(),
         store.clone(),
         config.git.poll_interval.0,
         metrics.clone(),
+        desired.clone(),
     ));
     let webhook_secret = read(&config.git.webhook_secret_file)?
         .trim()
@@ -113,7 +115,7 @@ pub async fn serve_until(
         config: config.clone(),
         store: store.clone(),
         authority,
-        desired: Arc::new(DesiredStateCache::new(mirror)),
+        desired,
         sessions: Arc::new(Sessions::default()),
         sync: sync.clone(),
         metrics: metrics.clone(),

@@ -37,7 +37,7 @@ impl DesiredStateCache {
 
     /// The renderer of `revision` (loaded on first use). Blocking.
     pub fn renderer(&self, revision: &str) -> anyhow::Result<Arc<Renderer>> {
-        let mut renderers = lock(&self.renderers);
+        let renderers = lock(&self.renderers);
         if let Some((_, renderer)) = renderers.iter().find(|(known, _)| known == revision) {
             return Ok(renderer.clone());
         }
@@ -55,13 +55,22 @@ impl DesiredStateCache {
         let repository = FleetRepository::load(Arc::new(snapshot))
             .map_err(|problems| anyhow::anyhow!("revision {revision} does not load: {problems}"))?;
         let renderer = Arc::new(Renderer::new(Arc::new(repository)));
-        renderers.push_back((revision.to_owned(), renderer.clone()));
+        drop(renderers);
+        self.insert(revision, renderer.clone());
+        Ok(renderer)
+    }
+
+    fn insert(&self, revision: &str, renderer: Arc<Renderer>) {
+        let mut renderers = lock(&self.renderers);
+        if renderers.iter().any(|(known, _)| known == revision) {
+            return;
+        }
+        renderers.push_back((revision.to_owned(), renderer));
         if renderers.len() > RECENT_REVISIONS
             && let Some((evicted, _)) = renderers.pop_front()
         {
             lock(&self.rendered).retain(|key, _| !key.starts_with(&evicted));
         }
-        Ok(renderer)
     }
 
     /// The loaded repository at `revision`. Blocking.
@@ -93,4 +102,10 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl crate::git::RenderedRevisions for DesiredStateCache {
+    fn remember(&self, revision: &str, renderer: Arc<Renderer>) {
+        self.insert(revision, renderer);
+    }
 }

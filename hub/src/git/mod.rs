@@ -7,5 +7,5 @@ mod sync;
 mod webhook;
 
 pub use mirror::{FetchedRevision, GitError, GitMirror};
-pub use sync::{GitSync, SyncOutcome};
+pub use sync::{GitSync, RenderedRevisions, SyncOutcome};
 pub use webhook::{SIGNATURE_HEADER, verify_signature};

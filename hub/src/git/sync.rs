@@ -44,6 +44,15 @@ pub struct GitSync {
     metrics: Arc<HubMetrics>,
     /// Serializes syncs (the loop and `fleetctl refresh` may race).
     running: tokio::sync::Mutex<()>,
+    /// Who keeps the renderers the sync builds (the sessions' cache).
+    rendered: Arc<dyn RenderedRevisions>,
+}
+
+/// Keeps renderers the sync built, so serving a new revision to agents does
+/// not load and render it (Kustomize builds included) a second time.
+pub trait RenderedRevisions: Send + Sync {
+    /// `renderer` rendered `revision` for every cluster.
+    fn remember(&self, revision: &str, renderer: Arc<Renderer>);
 }
 
 impl GitSync {
@@ -53,8 +62,10 @@ impl GitSync {
         store: FleetStore,
         poll_interval: Duration,
         metrics: Arc<HubMetrics>,
+        rendered: Arc<dyn RenderedRevisions>,
     ) -> Self {
         Self {
+            rendered,
             mirror,
             store,
             trigger: Notify::new(),
@@ -112,8 +123,11 @@ impl GitSync {
         let started = Instant::now();
         let mirror = self.mirror.clone();
         let revision = fetched.revision.clone();
-        let (verdict, plan) =
+        let (verdict, plan, renderer) =
             tokio::task::spawn_blocking(move || render_verdict(&mirror, &revision)).await?;
+        if let Some(renderer) = renderer {
+            self.rendered.remember(&fetched.revision, renderer);
+        }
         self.metrics.observe_render(
             started.elapsed(),
             matches!(verdict, RevisionVerdict::Valid { .. }),
@@ -144,23 +158,26 @@ impl GitSync {
 
 /// Renders `revision` for every cluster: the digests and the rollout plan,
 /// or every error.
-fn render_verdict(mirror: &GitMirror, revision: &str) -> (RevisionVerdict, Option<RolloutPlan>) {
+fn render_verdict(
+    mirror: &GitMirror,
+    revision: &str,
+) -> (RevisionVerdict, Option<RolloutPlan>, Option<Arc<Renderer>>) {
     let snapshot = match mirror.snapshot(revision) {
         Ok(snapshot) => snapshot,
         Err(error) => {
             let errors = vec![format!("{error:#}")];
-            return (RevisionVerdict::Invalid { errors }, None);
+            return (RevisionVerdict::Invalid { errors }, None, None);
         }
     };
     let repository = match FleetRepository::load(Arc::new(snapshot)) {
         Ok(repository) => Arc::new(repository),
         Err(problems) => {
             let errors = problems.0.iter().map(ToString::to_string).collect();
-            return (RevisionVerdict::Invalid { errors }, None);
+            return (RevisionVerdict::Invalid { errors }, None, None);
         }
     };
     let plan = rollout_plan(&repository);
-    let renderer = Renderer::new(repository);
+    let renderer = Arc::new(Renderer::new(repository));
     let mut digests = std::collections::BTreeMap::new();
     let mut errors = Vec::new();
     for (cluster, result) in renderer.render_all() {
@@ -172,11 +189,15 @@ fn render_verdict(mirror: &GitMirror, revision: &str) -> (RevisionVerdict, Optio
         }
     }
     if errors.is_empty() {
-        (RevisionVerdict::Valid { digests }, Some(plan))
+        (
+            RevisionVerdict::Valid { digests },
+            Some(plan),
+            Some(renderer),
+        )
     } else {
         errors.sort();
         errors.dedup();
-        (RevisionVerdict::Invalid { errors }, None)
+        (RevisionVerdict::Invalid { errors }, None, None)
     }
 }
 
