@@ -16,6 +16,7 @@ use tracing::info;
 
 use super::auth::require_admin;
 use super::context::ApiContext;
+use super::token_lifetime::token_lifetime;
 use crate::clock::now_ms;
 use crate::git::SyncOutcome;
 use crate::pki::BootstrapToken;
@@ -64,15 +65,12 @@ impl AdminService for AdminApi {
                 "cluster '{cluster}' is not declared in the fleet repository (clusters/{cluster}.yaml at the latest valid revision)"
             )));
         }
-        let ttl = match request.ttl_seconds {
-            0 => self.context.config.enrollment.token_ttl.0.as_secs(),
-            seconds if seconds > MAX_TOKEN_TTL_SECONDS => {
-                return Err(Status::invalid_argument(format!(
-                    "a token may live at most {MAX_TOKEN_TTL_SECONDS} seconds"
-                )));
-            }
-            seconds => seconds,
-        };
+        let ttl = token_lifetime(
+            request.ttl_seconds,
+            self.context.config.enrollment.token_ttl.0.as_secs(),
+            MAX_TOKEN_TTL_SECONDS,
+            "a token",
+        )?;
         let token = BootstrapToken::generate()
             .map_err(|_| Status::internal("the system random source failed"))?;
         let now = now_ms();

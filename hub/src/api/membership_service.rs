@@ -17,6 +17,7 @@ use tracing::info;
 
 use super::auth::require_admin;
 use super::context::ApiContext;
+use super::token_lifetime::token_lifetime;
 use crate::clock::now_ms;
 use crate::pki::{Identity, JoinToken, hash_token};
 use crate::state::{Command, CommandResult};
@@ -169,15 +170,12 @@ impl MembershipService for MembershipApi {
         request: Request<CreateJoinTokenRequest>,
     ) -> Result<Response<CreateJoinTokenResponse>, Status> {
         let actor = require_admin(&request)?;
-        let ttl = match request.into_inner().ttl_seconds {
-            0 => DEFAULT_JOIN_TOKEN_TTL.as_secs(),
-            seconds if seconds > MAX_JOIN_TOKEN_TTL_SECONDS => {
-                return Err(Status::invalid_argument(format!(
-                    "a join token may live at most {MAX_JOIN_TOKEN_TTL_SECONDS} seconds"
-                )));
-            }
-            seconds => seconds,
-        };
+        let ttl = token_lifetime(
+            request.into_inner().ttl_seconds,
+            DEFAULT_JOIN_TOKEN_TTL.as_secs(),
+            MAX_JOIN_TOKEN_TTL_SECONDS,
+            "a join token",
+        )?;
         let token = JoinToken::generate()
             .map_err(|_| Status::internal("the system random source failed"))?;
         let now = now_ms();

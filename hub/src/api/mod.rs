@@ -13,6 +13,7 @@ mod raft_service;
 mod session;
 mod sessions;
 mod status;
+mod token_lifetime;
 
 pub use admin_service::AdminApi;
 pub use agent_service::AgentApi;
