@@ -10,7 +10,7 @@ use fleet_core::model::FleetDuration;
 
 use crate::client_config::{ClientConfig, Context};
 use crate::config::{Config, EnrollmentConfig, GitConfig, NodeConfig, RaftConfig, TlsConfig};
-use crate::pki::{BootstrapToken, CertificateAuthority, Identity};
+use crate::pki::{CertificateAuthority, Identity, SecretToken};
 
 /// Validity of node and admin certificates.
 const NODE_CERTIFICATE_VALIDITY: Duration = Duration::from_secs(365 * 24 * 3600);
@@ -98,8 +98,8 @@ pub fn run(settings: &InitSettings) -> anyhow::Result<PathBuf> {
         true,
     )?;
 
-    let secret = BootstrapToken::generate()
-        .map_err(|_| anyhow::anyhow!("the system random source failed"))?;
+    let secret =
+        SecretToken::bootstrap().map_err(|_| anyhow::anyhow!("the system random source failed"))?;
     write(&dir.join("webhook-secret"), &secret.hash, true)?;
 
     let endpoint = format!("https://{}", settings.address);

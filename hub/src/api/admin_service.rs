@@ -19,7 +19,7 @@ use super::context::ApiContext;
 use super::token_lifetime::token_lifetime;
 use crate::clock::now_ms;
 use crate::git::SyncOutcome;
-use crate::pki::BootstrapToken;
+use crate::pki::SecretToken;
 use crate::rollout::RolloutView;
 use crate::state::{Command, CommandResult, HealthState, OperatorAction, RevisionVerdict};
 
@@ -71,7 +71,7 @@ impl AdminService for AdminApi {
             MAX_TOKEN_TTL_SECONDS,
             "a token",
         )?;
-        let token = BootstrapToken::generate()
+        let token = SecretToken::bootstrap()
             .map_err(|_| Status::internal("the system random source failed"))?;
         let now = now_ms();
         let expires_at_ms = now + ttl * 1000;

@@ -19,7 +19,7 @@ use super::auth::require_admin;
 use super::context::ApiContext;
 use super::token_lifetime::token_lifetime;
 use crate::clock::now_ms;
-use crate::pki::{Identity, JoinToken, hash_token};
+use crate::pki::{Identity, SecretToken, hash_token};
 use crate::state::{Command, CommandResult};
 
 /// Validity of a joining node's certificate (as `fleet-hub init` issues).
@@ -176,8 +176,8 @@ impl MembershipService for MembershipApi {
             MAX_JOIN_TOKEN_TTL_SECONDS,
             "a join token",
         )?;
-        let token = JoinToken::generate()
-            .map_err(|_| Status::internal("the system random source failed"))?;
+        let token =
+            SecretToken::join().map_err(|_| Status::internal("the system random source failed"))?;
         let now = now_ms();
         let expires_at_ms = now + ttl * 1000;
         let result = self

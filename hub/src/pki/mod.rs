@@ -13,4 +13,4 @@ mod token;
 
 pub use authority::{CertificateAuthority, IssuedCertificate, PkiError};
 pub use identity::{Identity, PeerCertificate};
-pub use token::{BootstrapToken, JoinToken, hash_token};
+pub use token::{SecretToken, hash_token};

@@ -1,50 +1,37 @@
-//! Bootstrap tokens: 32 random bytes, shown once, stored only as a hash.
+//! Single-use secrets (bootstrap and join tokens): 32 random bytes, shown once, stored only as a hash.
 
 use ring::rand::{SecureRandom, SystemRandom};
 use sha2::{Digest, Sha256};
 
-/// The prefix that makes a token recognisable in logs and secret scanners.
+/// Prefixes that make tokens recognisable in logs and secret scanners.
 const TOKEN_PREFIX: &str = "fleet-bootstrap-";
-
-/// A freshly minted bootstrap token.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BootstrapToken {
-    /// The secret, as given to the operator.
-    pub secret: String,
-    /// sha256 of the secret, hex: what the state stores.
-    pub hash: String,
-}
-
-impl BootstrapToken {
-    /// Mints a token from the operating system's secure random source.
-    pub fn generate() -> Result<Self, ring::error::Unspecified> {
-        let mut bytes = [0_u8; 32];
-        SystemRandom::new().fill(&mut bytes)?;
-        let secret = format!("{TOKEN_PREFIX}{}", hex::encode(bytes));
-        let hash = hash_token(&secret);
-        Ok(Self { secret, hash })
-    }
-}
-
-/// A freshly minted join token for a new hub node (same strength and
-/// storage as bootstrap tokens, a different prefix).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JoinToken {
-    /// The secret, as given to the operator.
-    pub secret: String,
-    /// sha256 of the secret, hex: what the state stores.
-    pub hash: String,
-}
-
-/// The prefix of join tokens.
 const JOIN_TOKEN_PREFIX: &str = "fleet-join-";
 
-impl JoinToken {
-    /// Mints a join token from the operating system's secure random source.
-    pub fn generate() -> Result<Self, ring::error::Unspecified> {
+/// A freshly minted single-use secret: shown once, stored only as a hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretToken {
+    /// The secret, as given to the operator.
+    pub secret: String,
+    /// sha256 of the secret, hex: what the state stores.
+    pub hash: String,
+}
+
+impl SecretToken {
+    /// A bootstrap token that enrolls an agent.
+    pub fn bootstrap() -> Result<Self, ring::error::Unspecified> {
+        Self::generate(TOKEN_PREFIX)
+    }
+
+    /// A join token that admits a new hub node.
+    pub fn join() -> Result<Self, ring::error::Unspecified> {
+        Self::generate(JOIN_TOKEN_PREFIX)
+    }
+
+    /// 32 bytes from the operating system's secure random source.
+    fn generate(prefix: &str) -> Result<Self, ring::error::Unspecified> {
         let mut bytes = [0_u8; 32];
         SystemRandom::new().fill(&mut bytes)?;
-        let secret = format!("{JOIN_TOKEN_PREFIX}{}", hex::encode(bytes));
+        let secret = format!("{prefix}{}", hex::encode(bytes));
         let hash = hash_token(&secret);
         Ok(Self { secret, hash })
     }
@@ -61,8 +48,8 @@ mod tests {
 
     #[test]
     fn tokens_are_long_random_and_hashed() {
-        let first = BootstrapToken::generate().unwrap();
-        let second = BootstrapToken::generate().unwrap();
+        let first = SecretToken::bootstrap().unwrap();
+        let second = SecretToken::bootstrap().unwrap();
         assert_ne!(first.secret, second.secret);
         assert_eq!(first.secret.len(), TOKEN_PREFIX.len() + 64);
         assert_eq!(hash_token(&first.secret), first.hash);
