@@ -24,6 +24,12 @@ pub fn canonicalize(value: &Value) -> Value {
     }
 }
 
+/// Sorts the keys of every object in `value`, in place — [`canonicalize`]
+/// without copying (rendering runs it for every object of every cluster).
+pub fn canonicalize_in_place(value: &mut Value) {
+    value.sort_all_objects();
+}
+
 /// The canonical bytes of an already canonicalized value.
 pub fn canonical_bytes(value: &Value) -> Vec<u8> {
     // Serializing a `Value` cannot fail: its keys are strings.
@@ -76,6 +82,21 @@ pub fn to_yaml(value: &Value) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn sorting_in_place_gives_the_canonical_form() {
+        let value = json!({"b": {"z": 1, "a": [{"y": 2, "x": 3}]}, "a": 1});
+        let mut in_place = value.clone();
+        canonicalize_in_place(&mut in_place);
+        assert_eq!(
+            canonical_bytes(&in_place),
+            canonical_bytes(&canonicalize(&value))
+        );
+        assert_eq!(
+            String::from_utf8(canonical_bytes(&in_place)).unwrap(),
+            r#"{"a":1,"b":{"a":[{"x":3,"y":2}],"z":1}}"#
+        );
+    }
 
     #[test]
     fn key_order_does_not_change_the_digest() {

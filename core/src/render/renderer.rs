@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use serde_json::Value;
 
 use super::app_source::{self, AppSource};
-use super::canonical::{canonical_bytes, canonicalize, digest};
+use super::canonical::{canonical_bytes, canonicalize_in_place, digest};
 use super::kinds::{apply_rank, is_cluster_scoped_builtin};
 use super::object::{ObjectKey, SourceObject, group_of};
 use super::output::{AppRender, ClusterRender, RenderedObject};
@@ -364,11 +364,11 @@ fn finish_app(
                 continue;
             }
         };
-        let canonical = canonicalize(&value);
+        canonicalize_in_place(&mut value);
         rendered.push(RenderedObject {
             key,
-            digest: digest(&canonical_bytes(&canonical)),
-            value: canonical,
+            digest: digest(&canonical_bytes(&value)),
+            value,
             source: format!("{}:{}", object.origin.file, object.origin.line),
         });
     }

@@ -90,32 +90,73 @@ pub(super) fn load(snapshot: &Snapshot) -> LoadedFiles {
     loaded
 }
 
-fn read_folder<S: DeserializeOwned + Default>(
+/// Reads every `*.yaml|yml` file of `folder`. A fleet may declare thousands
+/// of clusters, so the files are parsed on every core; results and problems
+/// are merged in path order, so the outcome does not depend on the threads.
+fn read_folder<S: DeserializeOwned + Default + Send>(
     snapshot: &Snapshot,
     folder: &str,
     kind: Kind,
     problems: &mut Diagnostics,
     unreadable: &mut BTreeSet<String>,
 ) -> BTreeMap<String, Resource<S>> {
+    let files: Vec<(&str, &str)> = snapshot
+        .files_in(folder)
+        .into_iter()
+        .filter_map(|path| {
+            let file = path.rsplit('/').next()?;
+            let stem = file
+                .strip_suffix(".yaml")
+                .or_else(|| file.strip_suffix(".yml"))?;
+            Some((path, stem))
+        })
+        .collect();
+    let read_chunk = |chunk: &[(&str, &str)]| -> Vec<(String, Option<Resource<S>>, Diagnostics)> {
+        chunk
+            .iter()
+            .map(|(path, stem)| {
+                let mut found = Diagnostics::new();
+                let resource = read_resource(snapshot, path, kind, Some(stem), &mut found);
+                ((*stem).to_owned(), resource, found)
+            })
+            .collect()
+    };
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let chunk_size = files.len().div_ceil(threads).max(PARALLEL_FROM);
+    let chunks: Vec<Vec<_>> = if files.len() < PARALLEL_FROM {
+        vec![read_chunk(&files)]
+    } else {
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = files
+                .chunks(chunk_size)
+                .map(|chunk| scope.spawn(move || read_chunk(chunk)))
+                .collect();
+            workers
+                .into_iter()
+                .zip(files.chunks(chunk_size))
+                // A panicking parser is a bug; read that chunk again here so
+                // its error surfaces on this thread.
+                .map(|(worker, chunk)| worker.join().unwrap_or_else(|_| read_chunk(chunk)))
+                .collect()
+        })
+    };
     let mut resources = BTreeMap::new();
-    for path in snapshot.files_in(folder) {
-        let Some(stem) = path.rsplit('/').next().and_then(|file| {
-            file.strip_suffix(".yaml")
-                .or_else(|| file.strip_suffix(".yml"))
-        }) else {
-            continue;
-        };
-        match read_resource(snapshot, path, kind, Some(stem), problems) {
+    for (stem, resource, found) in chunks.into_iter().flatten() {
+        problems.0.extend(found.0);
+        match resource {
             Some(resource) => {
-                resources.insert(stem.to_owned(), resource);
+                resources.insert(stem, resource);
             }
             None => {
-                unreadable.insert(stem.to_owned());
+                unreadable.insert(stem);
             }
         }
     }
     resources
 }
+
+/// Below this many files a folder is read on one thread.
+const PARALLEL_FROM: usize = 256;
 
 fn read_resource<S: DeserializeOwned + Default>(
     snapshot: &Snapshot,
