@@ -5,7 +5,7 @@
 //! [`LinkProxy`] on the same address, so tests can kill, wipe and cut off
 //! single nodes.
 
-use std::net::{IpAddr, SocketAddr, TcpListener};
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -15,7 +15,7 @@ use serde_json::Value;
 use crate::binaries::binary;
 use crate::hub_process::{Run, fleetctl_with_config};
 use crate::link_proxy::LinkProxy;
-use crate::net::http;
+use crate::net::{free_port_on, http};
 
 /// Snapshot interval every cluster test node gets (small, so a node that
 /// was down or is new catches up from a snapshot).
@@ -38,14 +38,6 @@ pub struct HubNode {
 
 fn node_ip(node_id: u64) -> IpAddr {
     format!("127.0.0.{}", 10 + node_id).parse().unwrap()
-}
-
-fn free_port_on(ip: IpAddr) -> u16 {
-    TcpListener::bind((ip, 0))
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 impl HubNode {

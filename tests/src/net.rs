@@ -4,13 +4,36 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::Duration;
 
-/// A free loopback port (bound and released; good enough on a test machine).
+/// Ports tests hand to processes they start: below Linux's ephemeral range
+/// (32768–60999 by default). A port found free in the ephemeral range can be
+/// taken, before the process binds it, as the source port of any outgoing
+/// connection on the machine — from another test running at the same time —
+/// and the process then fails with "address in use". Below that range only
+/// an explicit bind can take it.
+const TEST_PORTS: std::ops::Range<u16> = 20_000..32_000;
+
+/// A free loopback port on 127.0.0.1 (see [`free_port_on`]).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    free_port_on(std::net::IpAddr::from([127, 0, 0, 1]))
+}
+
+/// A port on `ip` that is free now and outside the ephemeral range, so that
+/// nothing but another explicit bind can take it before the caller's
+/// process binds it.
+pub fn free_port_on(ip: std::net::IpAddr) -> u16 {
+    use std::hash::{BuildHasher, Hasher};
+    let span = u64::from(TEST_PORTS.end - TEST_PORTS.start);
+    for attempt in 0u64..10_000 {
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        hasher.write_u64(attempt);
+        hasher.write_u32(std::process::id());
+        let offset = u16::try_from(hasher.finish() % span).unwrap();
+        let port = TEST_PORTS.start + offset;
+        if TcpListener::bind((ip, port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port in {TEST_PORTS:?} on {ip}");
 }
 
 /// One HTTP request; returns (status code, body).
