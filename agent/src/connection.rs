@@ -3,13 +3,15 @@
 //! jittered exponential backoff before trying the next one. A session starts
 //! with `Hello` (the applied revision and digest, so the hub can skip
 //! resending unchanged state) and the current status, so the hub's view
-//! catches up after an outage.
+//! catches up after an outage. When [`crate::renewal`] publishes a renewed
+//! certificate, the open session ends and the next one, dialled at once to
+//! the same endpoint, presents the new certificate.
 
 use std::time::Duration;
 
 use fleet_proto::agent_service_client::AgentServiceClient;
 use fleet_proto::{AgentMessage, DriftReport, Hello, StatusReport, agent_message, hub_message};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::{Certificate, ClientTlsConfig, Endpoint, Identity};
 use tracing::{Instrument, info, info_span, warn};
@@ -67,47 +69,80 @@ pub enum ConnectionError {
 /// of the current step, so many agents do not reconnect in lock-step.
 #[derive(Debug)]
 pub struct Backoff {
+    initial: Duration,
+    max: Duration,
     step: Duration,
 }
 
 impl Default for Backoff {
+    /// The reconnection backoff: 250 ms doubling up to 10 s.
     fn default() -> Self {
-        Self {
-            step: BACKOFF_INITIAL,
-        }
+        Self::new(BACKOFF_INITIAL, BACKOFF_MAX)
     }
 }
 
 impl Backoff {
+    /// Steps from `initial`, doubling up to `max`.
+    pub fn new(initial: Duration, max: Duration) -> Self {
+        Self {
+            initial,
+            max,
+            step: initial,
+        }
+    }
+
     /// The next delay.
     pub fn next_delay(&mut self) -> Duration {
         let random = uuid::Uuid::new_v4().as_u128();
         let fraction = 0.5 + (random % 1000) as f64 / 2000.0;
         let delay = self.step.mul_f64(fraction);
-        self.step = (self.step * 2).min(BACKOFF_MAX);
+        self.step = (self.step * 2).min(self.max);
         delay
     }
 
     /// Back to the first step (after a session that worked).
     pub fn reset(&mut self) {
-        self.step = BACKOFF_INITIAL;
+        self.step = self.initial;
     }
+}
+
+/// How a session that had no error ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SessionEnd {
+    /// The hub (or the local side) closed it.
+    Closed,
+    /// The certificate was renewed: reconnect with the new one now.
+    Renewed,
 }
 
 /// The agent's link to the hub.
 pub struct Connection {
     cluster: String,
-    credentials: Credentials,
+    credentials: watch::Receiver<Credentials>,
     inbound: Inbound,
     outbound: Outbound,
     metrics: Metrics,
 }
 
 impl Connection {
-    /// A connection for `cluster` with its identity.
+    /// A connection for `cluster` with a fixed identity.
     pub fn new(
         cluster: &str,
         credentials: Credentials,
+        inbound: Inbound,
+        outbound: Outbound,
+        metrics: Metrics,
+    ) -> Self {
+        let (_fixed, credentials) = watch::channel(credentials);
+        Self::following(cluster, credentials, inbound, outbound, metrics)
+    }
+
+    /// A connection for `cluster` that follows its renewed identities: each
+    /// new value of `credentials` ends the open session, and the next one
+    /// (dialled at once) presents it.
+    pub fn following(
+        cluster: &str,
+        credentials: watch::Receiver<Credentials>,
         inbound: Inbound,
         outbound: Outbound,
         metrics: Metrics,
@@ -124,9 +159,11 @@ impl Connection {
     /// Keeps a session open for as long as the process runs.
     pub async fn run(self) {
         let mut backoff = Backoff::default();
-        let endpoints = self.credentials.hub_endpoints.clone();
         let mut index = 0usize;
         loop {
+            let mut renewals = self.credentials.clone();
+            let credentials = renewals.borrow_and_update().clone();
+            let endpoints = &credentials.hub_endpoints;
             let Some(endpoint) = endpoints.get(index % endpoints.len().max(1)).cloned() else {
                 warn!("no hub endpoint to dial");
                 return;
@@ -134,7 +171,7 @@ impl Connection {
             index = index.wrapping_add(1);
             let mut established = false;
             let outcome = self
-                .session(&endpoint, &mut established)
+                .session(&endpoint, &credentials, &mut renewals, &mut established)
                 .instrument(info_span!("session", cluster = %self.cluster, hub = %endpoint))
                 .await;
             self.metrics.connected.set(0);
@@ -144,7 +181,11 @@ impl Connection {
                 index = index.wrapping_sub(1);
             }
             match outcome {
-                Ok(()) => info!(hub = %endpoint, "the hub closed the session"),
+                Ok(SessionEnd::Renewed) => {
+                    info!(hub = %endpoint, "reconnecting with the renewed certificate");
+                    continue;
+                }
+                Ok(SessionEnd::Closed) => info!(hub = %endpoint, "the hub closed the session"),
                 Err(error) => warn!(%error, "no session with the hub"),
             }
             let delay = backoff.next_delay();
@@ -152,7 +193,13 @@ impl Connection {
         }
     }
 
-    async fn session(&self, endpoint: &str, established: &mut bool) -> Result<(), ConnectionError> {
+    async fn session(
+        &self,
+        endpoint: &str,
+        credentials: &Credentials,
+        renewals: &mut watch::Receiver<Credentials>,
+        established: &mut bool,
+    ) -> Result<SessionEnd, ConnectionError> {
         let endpoint_error = |source| ConnectionError::Endpoint {
             endpoint: endpoint.to_owned(),
             source,
@@ -162,10 +209,10 @@ impl Connection {
             status,
         };
         let tls = ClientTlsConfig::new()
-            .ca_certificate(Certificate::from_pem(&self.credentials.ca_pem))
+            .ca_certificate(Certificate::from_pem(&credentials.ca_pem))
             .identity(Identity::from_pem(
-                &self.credentials.certificate_pem,
-                &self.credentials.key_pem,
+                &credentials.certificate_pem,
+                &credentials.key_pem,
             ));
         let channel = Endpoint::from_shared(endpoint.to_owned())
             .map_err(endpoint_error)?
@@ -192,7 +239,7 @@ impl Connection {
             })),
         };
         if sender.send(hello).await.is_err() {
-            return Ok(());
+            return Ok(SessionEnd::Closed);
         }
         let mut messages = client
             .session(ReceiverStream::new(receiver))
@@ -217,14 +264,14 @@ impl Connection {
                     };
                     if sender.send(message).await.is_err() {
                         self.outbound.requeue_drift(events);
-                        return Ok(());
+                        return Ok(SessionEnd::Closed);
                     }
                 }
             }
             tokio::select! {
                 message = messages.message() => {
                     match message.map_err(stream_error)? {
-                        None => return Ok(()),
+                        None => return Ok(SessionEnd::Closed),
                         Some(message) => match message.kind {
                             Some(hub_message::Kind::Desired(desired)) => {
                                 self.inbound.accept(desired).map_err(|source| ConnectionError::Inbound {
@@ -241,7 +288,7 @@ impl Connection {
                 }
                 changed = status.changed() => {
                     if changed.is_err() {
-                        return Ok(());
+                        return Ok(SessionEnd::Closed);
                     }
                     let report: StatusReport = status.borrow_and_update().clone();
                     if report == StatusReport::default() {
@@ -249,14 +296,26 @@ impl Connection {
                     }
                     let message = AgentMessage { kind: Some(agent_message::Kind::Status(report)) };
                     if sender.send(message).await.is_err() {
-                        return Ok(());
+                        return Ok(SessionEnd::Closed);
                     }
                 }
                 () = self.outbound.drift_ready() => {
                     drift_pending = true;
                 }
+                () = renewed(renewals) => {
+                    info!("the certificate was renewed: ending this session to reconnect with it");
+                    return Ok(SessionEnd::Renewed);
+                }
             }
         }
+    }
+}
+
+/// Resolves when a renewed identity is published; never if none can be
+/// (a connection with a fixed identity).
+async fn renewed(renewals: &mut watch::Receiver<Credentials>) {
+    if renewals.changed().await.is_err() {
+        std::future::pending::<()>().await;
     }
 }
 

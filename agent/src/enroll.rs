@@ -3,19 +3,21 @@
 //! directory (files readable by the agent's user only) and in the Secret
 //! `fleet-agent-identity` in the agent's namespace — so a pod whose state
 //! directory is an `emptyDir` gets its identity back after a restart, without
-//! a new token. Later starts reuse it.
+//! a new token. Later starts reuse it, and [`crate::renewal`] replaces it
+//! before it expires through the same [`keep`].
 //!
-//! **Renewal is not implemented.** The hub has no renewal call yet, and a
-//! bootstrap token is single use, so an agent cannot re-enroll by itself.
-//! The agent logs a warning from seven days before expiry; an operator
-//! re-installs with a fresh token (`fleetctl agent install`). A `Renew` RPC
-//! authenticated by the current certificate is the intended fix.
+//! The files are replaced as a set: each is first written as `NAME.new`
+//! (the certificate last), then renamed into place (the certificate last).
+//! A process killed half-way leaves either no `agent.crt.new` (the old set
+//! is intact; the strays are removed at the next load) or one (every `.new`
+//! file is complete; the renames are finished at the next load) — never a
+//! key that does not match its certificate.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use fleet_proto::EnrollRequest;
 use fleet_proto::agent_service_client::AgentServiceClient;
+use fleet_proto::{EnrollRequest, EnrollResponse};
 use k8s_openapi::api::core::v1::Secret;
 use kube::Api;
 use kube::api::{Patch, PatchParams};
@@ -34,9 +36,6 @@ const ENROLLMENT_FILE: &str = "enrollment.json";
 
 /// The Secret that keeps the identity in the cluster.
 pub const IDENTITY_SECRET: &str = "fleet-agent-identity";
-
-/// Warn this long before the certificate expires.
-const RENEWAL_WARNING: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// Why enrollment or loading the identity failed.
 #[derive(Debug, thiserror::Error)]
@@ -94,6 +93,9 @@ pub struct Credentials {
     pub hub_endpoints: Vec<String>,
     /// When the certificate expires (ms since the epoch; 0 if unknown).
     pub expires_at_ms: u64,
+    /// When the hub signed the certificate (ms since the epoch; 0 if
+    /// unknown, e.g. enrolled by an older version).
+    pub issued_at_ms: u64,
 }
 
 /// What is kept besides the PEM files.
@@ -103,6 +105,8 @@ struct EnrollmentRecord {
     identity: String,
     hub_endpoints: Vec<String>,
     expires_at_ms: u64,
+    #[serde(default)]
+    issued_at_ms: u64,
 }
 
 /// Loads the stored identity (from the state directory, else from the
@@ -124,8 +128,31 @@ pub async fn load_or_enroll(config: &Config, secrets: Option<Api<Secret>>) -> Re
     if let Some(secrets) = &secrets {
         keep_in_cluster(directory, secrets).await;
     }
-    warn_if_expiring(&credentials);
     Ok(credentials)
+}
+
+/// Keeps new credentials (an enrollment's or a renewal's) where the agent
+/// finds them at its next start: the state directory, then (best effort)
+/// the identity Secret.
+pub async fn keep(
+    directory: &Path,
+    enrolled: &Enrolled,
+    secrets: Option<&Api<Secret>>,
+) -> Result<()> {
+    store(
+        directory,
+        &enrolled.credentials,
+        &EnrollmentRecord {
+            identity: enrolled.identity.clone(),
+            hub_endpoints: enrolled.announced_endpoints.clone(),
+            expires_at_ms: enrolled.credentials.expires_at_ms,
+            issued_at_ms: enrolled.credentials.issued_at_ms,
+        },
+    )?;
+    if let Some(secrets) = secrets {
+        keep_in_cluster(directory, secrets).await;
+    }
+    Ok(())
 }
 
 /// State files mirrored in the identity Secret (the certificate last).
@@ -196,6 +223,7 @@ fn read(path: &Path) -> Result<Option<String>> {
 }
 
 fn load(directory: &Path, configured: &[String]) -> Result<Option<Credentials>> {
+    finish_interrupted_store(directory)?;
     let (Some(certificate_pem), Some(key_pem), Some(ca_pem)) = (
         read(&directory.join(CERTIFICATE_FILE))?,
         read(&directory.join(KEY_FILE))?,
@@ -217,6 +245,7 @@ fn load(directory: &Path, configured: &[String]) -> Result<Option<Credentials>> 
         ca_pem,
         hub_endpoints: merge_endpoints(configured, &record.hub_endpoints),
         expires_at_ms: record.expires_at_ms,
+        issued_at_ms: record.issued_at_ms,
     }))
 }
 
@@ -236,23 +265,46 @@ async fn enroll(config: &Config) -> Result<Credentials> {
         .clone()
         .ok_or_else(|| EnrollError::NoToken(config.state_dir.clone()))?;
     let ca_pem = config.ca_pem.clone().ok_or(EnrollError::NoCa)?;
-    let key = rcgen::KeyPair::generate().map_err(EnrollError::Key)?;
-    let params = rcgen::CertificateParams::new(Vec::<String>::new()).map_err(EnrollError::Key)?;
-    let csr_pem = params
-        .serialize_request(&key)
-        .and_then(|request| request.pem())
-        .map_err(EnrollError::Key)?;
+    let enrolled =
+        request_certificate(&config.hub_endpoints, &ca_pem, &config.cluster, &token).await?;
+    // The Secret is written by the caller once the identity is in use.
+    keep(&config.state_dir, &enrolled, None).await?;
+    info!(cluster = %config.cluster, identity = %enrolled.identity, "enrolled");
+    Ok(enrolled.credentials)
+}
+
+/// What the hub answered to an enrollment.
+#[derive(Debug, Clone)]
+pub struct Enrolled {
+    /// The new identity (key generated here, certificate signed by the hub).
+    pub credentials: Credentials,
+    /// The identity the certificate carries (`spiffe://fleet/cluster/NAME`).
+    pub identity: String,
+    /// The endpoints the hub announced.
+    pub announced_endpoints: Vec<String>,
+}
+
+/// Enrolls `cluster` with a bootstrap token at the first of `endpoints` that
+/// answers: generates the key, sends only the CSR, and returns the signed
+/// identity without storing it anywhere (the caller decides where it lives).
+pub async fn request_certificate(
+    endpoints: &[String],
+    ca_pem: &str,
+    cluster: &str,
+    token: &str,
+) -> Result<Enrolled> {
+    let (key, csr_pem) = key_and_request()?;
     let request = EnrollRequest {
-        token,
-        cluster: config.cluster.clone(),
+        token: token.to_owned(),
+        cluster: cluster.to_owned(),
         csr_pem,
     };
     let mut last_error = String::from("no endpoint");
-    for endpoint in &config.hub_endpoints {
+    for endpoint in endpoints {
         let channel = match Endpoint::from_shared(endpoint.clone())
             .and_then(|endpoint| {
                 endpoint.tls_config(
-                    ClientTlsConfig::new().ca_certificate(Certificate::from_pem(&ca_pem)),
+                    ClientTlsConfig::new().ca_certificate(Certificate::from_pem(ca_pem)),
                 )
             })
             .map(|endpoint| endpoint.connect_timeout(Duration::from_secs(10)))
@@ -275,29 +327,12 @@ async fn enroll(config: &Config) -> Result<Credentials> {
             .await
         {
             Ok(response) => {
-                let response = response.into_inner();
-                let credentials = Credentials {
-                    certificate_pem: response.certificate_pem,
-                    key_pem: key.serialize_pem(),
-                    ca_pem: if response.ca_pem.is_empty() {
-                        ca_pem.clone()
-                    } else {
-                        response.ca_pem
-                    },
-                    hub_endpoints: merge_endpoints(&config.hub_endpoints, &response.hub_endpoints),
-                    expires_at_ms: response.expires_at_ms,
-                };
-                store(
-                    &config.state_dir,
-                    &credentials,
-                    &EnrollmentRecord {
-                        identity: response.identity.clone(),
-                        hub_endpoints: response.hub_endpoints,
-                        expires_at_ms: response.expires_at_ms,
-                    },
-                )?;
-                info!(cluster = %config.cluster, identity = %response.identity, "enrolled");
-                return Ok(credentials);
+                return Ok(enrolled_from(
+                    response.into_inner(),
+                    &key,
+                    endpoints,
+                    ca_pem,
+                ));
             }
             Err(status) if status.code() == tonic::Code::Unavailable => {
                 last_error = format!("{endpoint}: {}", status.message());
@@ -306,6 +341,44 @@ async fn enroll(config: &Config) -> Result<Credentials> {
         }
     }
     Err(EnrollError::Hub(last_error))
+}
+
+/// A new key pair and a CSR for it (PEM). Only the CSR leaves the agent.
+pub(crate) fn key_and_request() -> Result<(rcgen::KeyPair, String)> {
+    let key = rcgen::KeyPair::generate().map_err(EnrollError::Key)?;
+    let params = rcgen::CertificateParams::new(Vec::<String>::new()).map_err(EnrollError::Key)?;
+    let csr_pem = params
+        .serialize_request(&key)
+        .and_then(|request| request.pem())
+        .map_err(EnrollError::Key)?;
+    Ok((key, csr_pem))
+}
+
+/// The identity made of the hub's answer and the key generated for it;
+/// `endpoints` are the ones to dial first, `ca_pem` the CA trusted so far.
+pub(crate) fn enrolled_from(
+    response: EnrollResponse,
+    key: &rcgen::KeyPair,
+    endpoints: &[String],
+    ca_pem: &str,
+) -> Enrolled {
+    let credentials = Credentials {
+        certificate_pem: response.certificate_pem,
+        key_pem: key.serialize_pem(),
+        ca_pem: if response.ca_pem.is_empty() {
+            ca_pem.to_owned()
+        } else {
+            response.ca_pem
+        },
+        hub_endpoints: merge_endpoints(endpoints, &response.hub_endpoints),
+        expires_at_ms: response.expires_at_ms,
+        issued_at_ms: response.issued_at_ms,
+    };
+    Enrolled {
+        credentials,
+        identity: response.identity,
+        announced_endpoints: response.hub_endpoints,
+    }
 }
 
 /// Writes `text` to `path`, readable by the owner only.
@@ -331,38 +404,52 @@ fn write_private(path: &Path, text: &str) -> Result<()> {
     std::fs::rename(&temporary, path).map_err(error)
 }
 
+/// The state files in the order a store writes and renames them: the
+/// certificate last, so its presence means "a complete set".
+const STORED: [&str; 4] = [KEY_FILE, CA_FILE, ENROLLMENT_FILE, CERTIFICATE_FILE];
+
+/// Where a file is staged before it replaces `name`.
+fn staged(directory: &Path, name: &str) -> PathBuf {
+    directory.join(format!("{name}.new"))
+}
+
 fn store(directory: &Path, credentials: &Credentials, record: &EnrollmentRecord) -> Result<()> {
-    write_private(&directory.join(KEY_FILE), &credentials.key_pem)?;
-    write_private(&directory.join(CA_FILE), &credentials.ca_pem)?;
     let record_path = directory.join(ENROLLMENT_FILE);
     let record_text =
         serde_json::to_string_pretty(record).map_err(|source| EnrollError::Record {
             path: record_path.clone(),
             source,
         })?;
-    write_private(&record_path, &record_text)?;
-    // The certificate last: its presence means "enrolled".
-    write_private(
-        &directory.join(CERTIFICATE_FILE),
-        &credentials.certificate_pem,
-    )
+    for name in STORED {
+        let text = match name {
+            KEY_FILE => &credentials.key_pem,
+            CA_FILE => &credentials.ca_pem,
+            ENROLLMENT_FILE => &record_text,
+            _ => &credentials.certificate_pem,
+        };
+        write_private(&staged(directory, name), text)?;
+    }
+    finish_interrupted_store(directory)
 }
 
-fn warn_if_expiring(credentials: &Credentials) {
-    if credentials.expires_at_ms == 0 {
-        return;
+/// Completes a store whose staging finished (`agent.crt.new` exists), or
+/// removes what a store killed while staging left behind.
+fn finish_interrupted_store(directory: &Path) -> Result<()> {
+    let staging_finished = staged(directory, CERTIFICATE_FILE).exists();
+    for name in STORED {
+        let from = staged(directory, name);
+        let outcome = if staging_finished {
+            std::fs::rename(&from, directory.join(name))
+        } else {
+            std::fs::remove_file(&from)
+        };
+        match outcome {
+            Ok(()) => {}
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+            Err(source) => return Err(EnrollError::File { path: from, source }),
+        }
     }
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|elapsed| u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0);
-    let left_ms = credentials.expires_at_ms.saturating_sub(now_ms);
-    if u128::from(left_ms) < RENEWAL_WARNING.as_millis() {
-        warn!(
-            hours_left = left_ms / 3_600_000,
-            "the agent certificate expires soon and renewal is not implemented: reinstall the agent with a fresh token"
-        );
-    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -378,11 +465,13 @@ mod tests {
             ca_pem: "CA".into(),
             hub_endpoints: vec!["https://a:1".into()],
             expires_at_ms: 5,
+            issued_at_ms: 2,
         };
         let record = EnrollmentRecord {
             identity: "spiffe://fleet/cluster/x".into(),
             hub_endpoints: vec!["https://b:2".into()],
             expires_at_ms: 5,
+            issued_at_ms: 2,
         };
         store(directory.path(), &credentials, &record).unwrap();
         #[cfg(unix)]
@@ -399,5 +488,57 @@ mod tests {
             .unwrap();
         assert_eq!(loaded.key_pem, "KEY");
         assert_eq!(loaded.hub_endpoints, ["https://a:1", "https://b:2"]);
+    }
+
+    fn identity(name: &str) -> (Credentials, EnrollmentRecord) {
+        let credentials = Credentials {
+            certificate_pem: format!("CERT {name}"),
+            key_pem: format!("KEY {name}"),
+            ca_pem: "CA".into(),
+            hub_endpoints: Vec::new(),
+            expires_at_ms: 5,
+            issued_at_ms: 2,
+        };
+        let record = EnrollmentRecord {
+            identity: "spiffe://fleet/cluster/x".into(),
+            ..EnrollmentRecord::default()
+        };
+        (credentials, record)
+    }
+
+    #[test]
+    fn a_store_killed_half_way_never_leaves_a_key_without_its_certificate() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path();
+        let (old, record) = identity("old");
+        store(path, &old, &record).unwrap();
+        let (new, _) = identity("new");
+
+        // Killed while staging: the old set stays, the stray is removed.
+        write_private(&staged(path, KEY_FILE), &new.key_pem).unwrap();
+        let loaded = load(path, &[]).unwrap().unwrap();
+        assert_eq!(
+            (loaded.key_pem.as_str(), loaded.certificate_pem.as_str()),
+            ("KEY old", "CERT old")
+        );
+        assert!(!staged(path, KEY_FILE).exists());
+
+        // Killed while renaming: the new set is completed.
+        let record_text = serde_json::to_string(&record).unwrap();
+        for (name, text) in [
+            (KEY_FILE, &new.key_pem),
+            (CA_FILE, &new.ca_pem),
+            (ENROLLMENT_FILE, &record_text),
+            (CERTIFICATE_FILE, &new.certificate_pem),
+        ] {
+            write_private(&staged(path, name), text).unwrap();
+        }
+        std::fs::rename(staged(path, KEY_FILE), path.join(KEY_FILE)).unwrap();
+        let loaded = load(path, &[]).unwrap().unwrap();
+        assert_eq!(
+            (loaded.key_pem.as_str(), loaded.certificate_pem.as_str()),
+            ("KEY new", "CERT new")
+        );
+        assert!(!staged(path, CERTIFICATE_FILE).exists());
     }
 }

@@ -27,7 +27,7 @@ pub enum InboundError {
 #[derive(Clone)]
 pub struct Inbound {
     cluster: String,
-    cache: DesiredCache,
+    cache: Option<DesiredCache>,
     desired: watch::Sender<Option<Arc<DesiredState>>>,
 }
 
@@ -36,8 +36,18 @@ impl Inbound {
     pub fn new(cluster: &str, cache: DesiredCache, initial: Option<DesiredState>) -> Self {
         Self {
             cluster: cluster.to_owned(),
-            cache,
+            cache: Some(cache),
             desired: watch::Sender::new(initial.map(Arc::new)),
+        }
+    }
+
+    /// An inbound side that keeps nothing on disk (simulated agents in
+    /// `fleetctl bench`, which have no cluster to keep working offline).
+    pub fn uncached(cluster: &str) -> Self {
+        Self {
+            cluster: cluster.to_owned(),
+            cache: None,
+            desired: watch::Sender::new(None),
         }
     }
 
@@ -55,7 +65,9 @@ impl Inbound {
             });
         }
         info!(revision = %desired.revision, digest = %desired.digest, apps = desired.apps.len(), "desired state received");
-        if let Err(error) = self.cache.store(&desired) {
+        if let Some(cache) = &self.cache
+            && let Err(error) = cache.store(&desired)
+        {
             // Keep going: the cache only matters if the hub is gone at the next start.
             warn!(%error, "cannot cache the desired state");
         }

@@ -1,7 +1,8 @@
 //! # fleet-agent
 //!
 //! The pull-only agent that runs in every cluster (DESIGN §5). It enrolls
-//! once with a bootstrap token ([`enroll`]), keeps one outbound mTLS session
+//! once with a bootstrap token ([`enroll`]), renews its certificate before
+//! it expires ([`renewal`]), keeps one outbound mTLS session
 //! with the hub ([`connection`]; hub → agent in [`inbound`], agent → hub in
 //! [`outbound`]), and reconciles its cluster ([`reconcile`]): server-side
 //! apply with dynamic discovery ([`apply`]), an inventory for pruning
@@ -29,6 +30,7 @@ pub mod inventory;
 pub mod metrics;
 pub mod outbound;
 pub mod reconcile;
+pub mod renewal;
 pub mod run;
 
 pub use config::{Config, ConfigError};

@@ -1,6 +1,6 @@
 //! Wiring, in order: kube client → identity (enroll or reuse) → cached
-//! desired state → inventory → reconciler, connection and the local HTTP
-//! server, each in its own task.
+//! desired state → inventory → reconciler, certificate renewal, connection
+//! and the local HTTP server, each in its own task.
 
 use std::time::Duration;
 
@@ -17,6 +17,7 @@ use crate::inventory::InventoryStore;
 use crate::metrics::Metrics;
 use crate::outbound::Outbound;
 use crate::reconcile::{Reconciler, ReconcilerParts};
+use crate::renewal::Renewal;
 
 /// Why the agent could not start.
 #[derive(Debug, thiserror::Error)]
@@ -76,8 +77,9 @@ pub async fn run(config: Config) -> Result<(), RunError> {
     if let Err(error) = applier.clone().ensure_namespace(&config.namespace).await {
         warn!(%error, "cannot create the agent namespace yet");
     }
-    let secrets = kube::Api::namespaced(client.clone(), &config.namespace);
-    let credentials = enroll::load_or_enroll(&config, Some(secrets)).await?;
+    let secrets: kube::Api<k8s_openapi::api::core::v1::Secret> =
+        kube::Api::namespaced(client.clone(), &config.namespace);
+    let credentials = enroll::load_or_enroll(&config, Some(secrets.clone())).await?;
 
     let cache = DesiredCache::new(&config.state_dir);
     let initial = match cache.load() {
@@ -130,11 +132,20 @@ pub async fn run(config: Config) -> Result<(), RunError> {
         outbound: outbound.clone(),
         metrics: metrics.clone(),
     });
-    let connection = Connection::new(&config.cluster, credentials, inbound, outbound, metrics);
+    let renewal = Renewal::new(&config, credentials, Some(secrets));
+    let connection = Connection::following(
+        &config.cluster,
+        renewal.subscribe(),
+        inbound,
+        outbound,
+        metrics,
+    );
     let reconciling = tokio::spawn(reconciler.run());
+    let renewing = tokio::spawn(renewal.run());
     let connecting = tokio::spawn(connection.run());
     tokio::select! {
         _ = reconciling => error!("the reconciler stopped"),
+        _ = renewing => error!("certificate renewal stopped"),
         _ = connecting => error!("the connection stopped"),
         _ = shutdown_signal() => info!("stopping"),
     }

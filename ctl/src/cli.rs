@@ -281,6 +281,69 @@ pub enum BenchCommand {
     GenFleet(GenFleetArgs),
     /// Time rendering every cluster of a generated fleet.
     Render(BenchRenderArgs),
+    /// Run N simulated agents (real enrollment, real mTLS sessions) against a hub.
+    Agents(BenchAgentsArgs),
+    /// Start a hub and N simulated agents, commit, and time the whole wave rollout.
+    Rollout(BenchRolloutArgs),
+}
+
+/// How simulated agents enroll and behave.
+#[derive(Debug, Clone, Args)]
+pub struct SwarmArgs {
+    /// Enrollments (token + Enroll call) in flight at once.
+    #[arg(long, default_value_t = 64)]
+    pub enroll_concurrency: usize,
+    /// From receiving a desired state to reporting it applied.
+    #[arg(long, default_value = "0s", value_parser = parse_duration)]
+    pub apply_delay: std::time::Duration,
+}
+
+/// `fleetctl bench agents`.
+#[derive(Debug, Args)]
+pub struct BenchAgentsArgs {
+    #[command(flatten)]
+    pub hub: HubArgs,
+    /// Number of simulated agents (the first N declared clusters, by name).
+    #[arg(long)]
+    pub clusters: usize,
+    #[command(flatten)]
+    pub swarm: SwarmArgs,
+    /// Stop after this long (default: run until interrupted).
+    #[arg(long, value_parser = parse_duration)]
+    pub duration: Option<std::time::Duration>,
+}
+
+/// `fleetctl bench rollout`.
+#[derive(Debug, Args)]
+pub struct BenchRolloutArgs {
+    /// Number of clusters (and simulated agents).
+    #[arg(long, default_value_t = 1000)]
+    pub clusters: usize,
+    /// Number of apps in the generated fleet.
+    #[arg(long, default_value_t = 4)]
+    pub apps: usize,
+    #[command(flatten)]
+    pub swarm: SwarmArgs,
+    /// Kill this percentage of the agents, from the waves after the first,
+    /// as the commit is announced (they come back when the rollout has ended).
+    #[arg(long, default_value_t = 0)]
+    pub kill_percent: u32,
+    /// The fleet's `progressDeadline`.
+    #[arg(long, default_value = "10m", value_parser = parse_duration)]
+    pub progress_deadline: std::time::Duration,
+    /// The fleet's `maxFailures` (failed clusters tolerated per wave).
+    #[arg(long, default_value_t = 0)]
+    pub max_failures: u32,
+    /// The `fleet-hub` binary (default: next to fleetctl, else on PATH).
+    #[arg(long)]
+    pub hub_binary: Option<PathBuf>,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+}
+
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    fleet_core::model::FleetDuration::parse(text).map(|duration| duration.0)
 }
 
 /// Size of a generated fleet.

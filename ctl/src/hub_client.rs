@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use anyhow::Context as _;
-use fleet_hub::client_config::ClientConfig;
+use fleet_hub::client_config::{ClientConfig, Context};
 use fleet_proto::MAX_MESSAGE_BYTES;
 use fleet_proto::admin_service_client::AdminServiceClient;
 use fleet_proto::membership_service_client::MembershipServiceClient;
@@ -31,26 +31,7 @@ pub async fn membership_client(
 /// endpoint of the chosen hub (any node serves fleetctl).
 pub async fn hub_channel(args: &HubArgs) -> Result<Channel, CliError> {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let path = ClientConfig::locate(args.fleetconfig.as_deref()).map_err(anyhow::Error::from)?;
-    let config = ClientConfig::load(&path).map_err(anyhow::Error::from)?;
-    let Some(context) = config.context(args.context.as_deref()) else {
-        let known: Vec<&str> = config
-            .contexts
-            .iter()
-            .map(|context| context.name.as_str())
-            .collect();
-        return Err(CliError::input(
-            match &args.context {
-                Some(name) => format!("no context '{name}' in {}", path.display()),
-                None => format!("no current context in {}", path.display()),
-            },
-            Some(if known.is_empty() {
-                "run `fleet-hub init` (it adds a context) or pass --fleetconfig".to_owned()
-            } else {
-                format!("known contexts: {}", known.join(", "))
-            }),
-        ));
-    };
+    let context = hub_context(args)?;
     let read = |file: &Path| {
         std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))
     };
@@ -83,6 +64,31 @@ pub async fn hub_channel(args: &HubArgs) -> Result<Channel, CliError> {
         context.name,
         failures.join("; ")
     )))
+}
+
+/// The chosen context of fleetctl's configuration file.
+pub fn hub_context(args: &HubArgs) -> Result<Context, CliError> {
+    let path = ClientConfig::locate(args.fleetconfig.as_deref()).map_err(anyhow::Error::from)?;
+    let config = ClientConfig::load(&path).map_err(anyhow::Error::from)?;
+    let Some(context) = config.context(args.context.as_deref()) else {
+        let known: Vec<&str> = config
+            .contexts
+            .iter()
+            .map(|context| context.name.as_str())
+            .collect();
+        return Err(CliError::input(
+            match &args.context {
+                Some(name) => format!("no context '{name}' in {}", path.display()),
+                None => format!("no current context in {}", path.display()),
+            },
+            Some(if known.is_empty() {
+                "run `fleet-hub init` (it adds a context) or pass --fleetconfig".to_owned()
+            } else {
+                format!("known contexts: {}", known.join(", "))
+            }),
+        ));
+    };
+    Ok(context.clone())
 }
 
 /// A gRPC error as a fleetctl error: refusals are the user's problem (exit 1),

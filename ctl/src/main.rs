@@ -7,7 +7,9 @@
 mod cli;
 mod commands;
 mod error;
+mod git_cli;
 mod hub_client;
+mod hub_http;
 mod output;
 mod repository;
 

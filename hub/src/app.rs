@@ -18,6 +18,7 @@ use tracing::{info, info_span};
 
 use crate::api::{
     AdminApi, AgentApi, ApiContext, DesiredStateCache, MembershipApi, RaftApi, Sessions,
+    StatusBatcher, TargetBoard,
 };
 use crate::config::Config;
 use crate::git::{GitMirror, GitSync};
@@ -111,12 +112,19 @@ pub async fn serve_until(
         .as_bytes()
         .to_vec();
 
+    let targets = TargetBoard::new(store.clone());
+    tokio::spawn(targets.clone().run());
     let context = ApiContext {
         config: config.clone(),
         store: store.clone(),
         authority,
         desired,
+        renders: Arc::new(tokio::sync::Semaphore::new(
+            std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
+        )),
         sessions: Arc::new(Sessions::default()),
+        targets: targets.clone(),
+        statuses: StatusBatcher::start(store.clone()),
         sync: sync.clone(),
         metrics: metrics.clone(),
     };

@@ -18,6 +18,7 @@ mod generated {
     tonic::include_proto!("fleet.v1");
 }
 
+pub mod codec;
 pub mod convert;
 
 pub use generated::*;

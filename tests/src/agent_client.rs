@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use fleet_proto::agent_service_client::AgentServiceClient;
 use fleet_proto::{
-    AgentMessage, DesiredState, EnrollRequest, Hello, HubMessage, StatusReport, agent_message,
-    hub_message,
+    AgentMessage, DesiredState, EnrollRequest, Hello, HubMessage, RenewRequest, StatusReport,
+    agent_message, hub_message,
 };
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -96,6 +96,30 @@ impl TestAgent {
         )
         .await
         .unwrap()
+    }
+
+    /// Renews this agent's certificate (a new key, authenticated by the
+    /// current certificate); the renewed agent has the new key and certificate.
+    pub async fn renew(&self) -> Result<TestAgent, Status> {
+        let (key_pem, csr_pem) = key_and_request();
+        let channel = channel(
+            &self.endpoint,
+            &self.ca_pem,
+            Some((&self.certificate_pem, &self.key_pem)),
+        )
+        .await
+        .map_err(|error| Status::unavailable(error.to_string()))?;
+        let response = AgentServiceClient::new(channel)
+            .renew(RenewRequest { csr_pem })
+            .await?
+            .into_inner();
+        Ok(TestAgent {
+            certificate_pem: response.certificate_pem,
+            key_pem,
+            ca_pem: response.ca_pem,
+            hub_endpoints: response.hub_endpoints,
+            ..self.clone()
+        })
     }
 
     /// Opens a session whose hello claims `hello_cluster` and `applied_digest`.

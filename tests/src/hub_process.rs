@@ -101,6 +101,28 @@ impl HubProcess {
         std::fs::read_to_string(self.hub_dir().join(name)).unwrap()
     }
 
+    /// Sets `enrollment.certificateValidity` in hub.yaml (before `start`):
+    /// the lifetime of the agent certificates this hub signs, e.g. `30s`.
+    pub fn set_agent_certificate_validity(&self, validity: &str) {
+        let path = self.hub_dir().join("hub.yaml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut found = false;
+        let lines: Vec<String> = text
+            .lines()
+            .map(|line| {
+                let indent = &line[..line.len() - line.trim_start().len()];
+                if line.trim_start().starts_with("certificateValidity:") {
+                    found = true;
+                    format!("{indent}certificateValidity: {validity}")
+                } else {
+                    line.to_owned()
+                }
+            })
+            .collect();
+        assert!(found, "no certificateValidity in hub.yaml:\n{text}");
+        std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    }
+
     /// Starts `fleet-hub serve` and waits until `/readyz` says ready.
     pub fn start(&mut self) {
         let log = std::fs::OpenOptions::new()

@@ -27,6 +27,8 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Plan(args) => plan::run(&args),
         Command::Bench(BenchCommand::GenFleet(args)) => bench::gen_fleet::run(&args),
         Command::Bench(BenchCommand::Render(args)) => bench::render::run(&args),
+        Command::Bench(BenchCommand::Agents(args)) => block_on_threads(bench::agents::run(&args)),
+        Command::Bench(BenchCommand::Rollout(args)) => block_on_threads(bench::rollout::run(&args)),
         Command::Token(TokenCommand::Create(args)) => block_on(token::create::run(&args)),
         Command::Status(args) => block_on(status::status(&args)),
         Command::Clusters(args) => block_on(status::clusters(&args)),
@@ -65,6 +67,19 @@ fn block_on(
     command: impl std::future::Future<Output = Result<(), CliError>>,
 ) -> Result<(), CliError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| {
+            CliError::Failure(anyhow::anyhow!("starting the async runtime: {error}"))
+        })?;
+    runtime.block_on(command)
+}
+
+/// Runs a command that drives many connections on a multi-threaded runtime.
+fn block_on_threads(
+    command: impl std::future::Future<Output = Result<(), CliError>>,
+) -> Result<(), CliError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|error| {

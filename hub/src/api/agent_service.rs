@@ -1,10 +1,11 @@
-//! `AgentService`: enrollment and the agents' long-lived sessions.
+//! `AgentService`: enrollment, certificate renewal (in [`super::renewal`])
+//! and the agents' long-lived sessions.
 
 use std::pin::Pin;
 use std::time::Duration;
 
 use fleet_proto::agent_service_server::AgentService;
-use fleet_proto::{AgentMessage, EnrollRequest, EnrollResponse, HubMessage};
+use fleet_proto::{AgentMessage, EnrollRequest, EnrollResponse, HubMessage, RenewRequest};
 use futures::Stream;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -13,13 +14,12 @@ use tracing::{info, instrument};
 
 use super::auth::require_cluster;
 use super::context::ApiContext;
+use super::renewal::{self, check_csr_size};
 use super::session::run_session;
 use crate::clock::now_ms;
 use crate::pki::{Identity, hash_token};
 use crate::state::{Command, CommandResult, RevisionVerdict};
 
-/// Largest CSR accepted (a real one is about 1 KiB).
-const MAX_CSR_BYTES: usize = 64 * 1024;
 /// Messages buffered towards one agent before the session waits (backpressure).
 const OUTBOUND_BUFFER: usize = 8;
 
@@ -52,12 +52,7 @@ impl AgentService for AgentApi {
                 "enroll needs a cluster, a bootstrap token and a CSR",
             ));
         }
-        if request.csr_pem.len() > MAX_CSR_BYTES {
-            return Err(Status::invalid_argument(format!(
-                "the CSR is {} bytes; at most {MAX_CSR_BYTES} are accepted",
-                request.csr_pem.len()
-            )));
-        }
+        check_csr_size(&request.csr_pem)?;
         let store = &self.context.store;
         let declared = store.read(|state| {
             state
@@ -121,7 +116,15 @@ impl AgentService for AgentApi {
             hub_endpoints: self.context.hub_endpoints(),
             identity: identity.uri(),
             expires_at_ms: issued.not_after_ms,
+            issued_at_ms: now,
         }))
+    }
+
+    async fn renew(
+        &self,
+        request: Request<RenewRequest>,
+    ) -> Result<Response<EnrollResponse>, Status> {
+        renewal::renew(&self.context, request).await
     }
 
     type SessionStream = Pin<Box<dyn Stream<Item = Result<HubMessage, Status>> + Send + 'static>>;

@@ -10,6 +10,8 @@ use crate::store::FleetStore;
 
 use super::desired_state::DesiredStateCache;
 use super::sessions::Sessions;
+use super::status_batcher::StatusBatcher;
+use super::targets::TargetBoard;
 
 /// Shared by the gRPC services of one node.
 #[derive(Clone)]
@@ -22,8 +24,14 @@ pub struct ApiContext {
     pub authority: Arc<CertificateAuthority>,
     /// Rendered desired state, cached by revision and cluster.
     pub desired: Arc<DesiredStateCache>,
+    /// Bounds how many sessions render at once (one per core).
+    pub renders: Arc<tokio::sync::Semaphore>,
     /// Open agent sessions on this node.
     pub sessions: Arc<Sessions>,
+    /// Wakes a session when its cluster's target changes.
+    pub targets: TargetBoard,
+    /// Writes the sessions' status reports to Raft in batches.
+    pub statuses: StatusBatcher,
     /// The Git sync (for `refresh`).
     pub sync: Arc<GitSync>,
     /// Metrics.

@@ -2,27 +2,46 @@
 //! cached by content — never stored in Raft (DESIGN §3).
 //!
 //! Rendering is deterministic, so every node serves identical bytes. One
-//! renderer per recent revision keeps the work shared across clusters; each
-//! cluster's wire message is cached by its digest.
+//! renderer per recent revision keeps the work shared across clusters. What
+//! is kept per cluster is small (names and digests); the manifests — the
+//! bulk of a desired state — are kept once per app digest and shared by
+//! every cluster whose app renders the same, so 10,000 clusters running a
+//! handful of distinct app renders cost a handful of manifest sets. The wire
+//! message is assembled when it is sent.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 
 use anyhow::Context as _;
-use fleet_core::{FleetRepository, Renderer};
-use fleet_proto::DesiredState;
-use fleet_proto::convert::desired_state;
+use fleet_core::{ClusterRender, FleetRepository, Renderer};
+use fleet_proto::convert::{desired_state_without_objects, manifests};
+use fleet_proto::{AppDesiredState, DesiredState, Manifest};
 
 use crate::git::GitMirror;
 
 /// Revisions whose renderers are kept (a rollout needs the old and the new).
 const RECENT_REVISIONS: usize = 4;
 
+/// One app of a cluster's desired state: its settings, and its manifests
+/// shared with every other cluster where the app renders the same.
+struct AppRecipe {
+    settings: AppDesiredState,
+    objects: Arc<Vec<Manifest>>,
+}
+
+/// What is kept of one cluster's desired state at one revision.
+struct ClusterRecipe {
+    revision: String,
+    digest: String,
+    apps: Vec<AppRecipe>,
+}
+
 /// Renders and caches desired state per (revision, cluster).
 pub struct DesiredStateCache {
     mirror: Arc<GitMirror>,
     renderers: Mutex<VecDeque<(String, Arc<Renderer>)>>,
-    rendered: Mutex<HashMap<String, Arc<DesiredState>>>,
+    rendered: Mutex<HashMap<String, Arc<ClusterRecipe>>>,
+    manifests: Mutex<HashMap<String, Weak<Vec<Manifest>>>>,
 }
 
 impl DesiredStateCache {
@@ -32,6 +51,7 @@ impl DesiredStateCache {
             mirror,
             renderers: Mutex::default(),
             rendered: Mutex::default(),
+            manifests: Mutex::default(),
         }
     }
 
@@ -70,6 +90,7 @@ impl DesiredStateCache {
             && let Some((evicted, _)) = renderers.pop_front()
         {
             lock(&self.rendered).retain(|key, _| !key.starts_with(&evicted));
+            lock(&self.manifests).retain(|_, objects| objects.strong_count() > 0);
         }
     }
 
@@ -78,24 +99,84 @@ impl DesiredStateCache {
         self.renderer(revision)
     }
 
-    /// `cluster`'s desired state at `revision`. Blocking.
-    pub fn desired_state(
-        &self,
-        cluster: &str,
-        revision: &str,
-    ) -> anyhow::Result<Arc<DesiredState>> {
-        let key = format!("{revision}/{cluster}");
-        if let Some(found) = lock(&self.rendered).get(&key) {
-            return Ok(found.clone());
+    /// `cluster`'s desired state at `revision`, if it is cached (never blocks
+    /// on rendering).
+    pub fn cached(&self, cluster: &str, revision: &str) -> Option<DesiredState> {
+        let recipe = lock(&self.rendered).get(&key(cluster, revision)).cloned()?;
+        Some(recipe.assemble(cluster))
+    }
+
+    /// `cluster`'s desired state at `revision`. Blocking (renders on a miss).
+    pub fn desired_state(&self, cluster: &str, revision: &str) -> anyhow::Result<DesiredState> {
+        if let Some(found) = self.cached(cluster, revision) {
+            return Ok(found);
         }
         let renderer = self.renderer(revision)?;
         let render = renderer.render_cluster(cluster).map_err(|problems| {
             anyhow::anyhow!("cluster {cluster} does not render at {revision}: {problems}")
         })?;
-        let message = Arc::new(desired_state(&render));
-        lock(&self.rendered).insert(key, message.clone());
-        Ok(message)
+        let recipe = Arc::new(self.recipe_of(&render));
+        let assembled = recipe.assemble(cluster);
+        lock(&self.rendered).insert(key(cluster, revision), recipe);
+        Ok(assembled)
     }
+
+    /// What is kept of `render`: names and digests, manifests shared.
+    fn recipe_of(&self, render: &ClusterRender) -> ClusterRecipe {
+        let message = desired_state_without_objects(render);
+        let apps = message
+            .apps
+            .into_iter()
+            .zip(&render.apps)
+            .map(|(settings, app)| AppRecipe {
+                objects: self.shared_manifests(&app.app, &app.digest, || manifests(app)),
+                settings,
+            })
+            .collect();
+        ClusterRecipe {
+            revision: message.revision,
+            digest: message.digest,
+            apps,
+        }
+    }
+
+    /// The manifests of `app` at `digest`, converted once and shared.
+    fn shared_manifests(
+        &self,
+        app: &str,
+        digest: &str,
+        convert: impl FnOnce() -> Vec<Manifest>,
+    ) -> Arc<Vec<Manifest>> {
+        let key = format!("{app}@{digest}");
+        if let Some(shared) = lock(&self.manifests).get(&key).and_then(Weak::upgrade) {
+            return shared;
+        }
+        let converted = Arc::new(convert());
+        lock(&self.manifests).insert(key, Arc::downgrade(&converted));
+        converted
+    }
+}
+
+impl ClusterRecipe {
+    fn assemble(&self, cluster: &str) -> DesiredState {
+        DesiredState {
+            cluster: cluster.to_owned(),
+            revision: self.revision.clone(),
+            digest: self.digest.clone(),
+            apps: self
+                .apps
+                .iter()
+                .map(|app| AppDesiredState {
+                    objects: app.objects.as_ref().clone(),
+                    ..app.settings.clone()
+                })
+                .collect(),
+        }
+    }
+}
+
+fn key(cluster: &str, revision: &str) -> String {
+    format!("{revision}/{cluster}")
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -107,5 +188,16 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl crate::git::RenderedRevisions for DesiredStateCache {
     fn remember(&self, revision: &str, renderer: Arc<Renderer>) {
         self.insert(revision, renderer);
+    }
+
+    fn remember_render(&self, revision: &str, render: &ClusterRender) {
+        let recipe = Arc::new(self.recipe_of(render));
+        lock(&self.rendered).insert(key(&render.cluster, revision), recipe);
+    }
+
+    fn forget(&self, revision: &str) {
+        let prefix = format!("{revision}/");
+        lock(&self.rendered).retain(|key, _| !key.starts_with(&prefix));
+        lock(&self.manifests).retain(|_, objects| objects.strong_count() > 0);
     }
 }

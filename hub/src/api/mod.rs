@@ -10,9 +10,12 @@ mod context;
 mod desired_state;
 mod membership_service;
 mod raft_service;
+mod renewal;
 mod session;
 mod sessions;
 mod status;
+mod status_batcher;
+mod targets;
 mod token_lifetime;
 
 pub use admin_service::AdminApi;
@@ -22,3 +25,5 @@ pub use desired_state::DesiredStateCache;
 pub use membership_service::MembershipApi;
 pub use raft_service::RaftApi;
 pub use sessions::Sessions;
+pub use status_batcher::StatusBatcher;
+pub use targets::TargetBoard;

@@ -1,17 +1,18 @@
 //! One agent's session: hello, then desired state down whenever the
-//! cluster's target changes, status up (written to Raft only on change).
+//! cluster's target changes (woken by the [`super::targets::TargetBoard`],
+//! not by every Raft write), status up (written to Raft only on change, in
+//! batches by the [`super::status_batcher::StatusBatcher`]).
 
 use std::time::Duration;
 
-use fleet_proto::{AgentMessage, HubMessage, agent_message, hub_message};
+use fleet_proto::{AgentMessage, DesiredState, HubMessage, agent_message, hub_message};
 use tokio::sync::mpsc;
 use tonic::{Status, Streaming};
 use tracing::{Instrument, debug, info, info_span, warn};
 
 use super::context::ApiContext;
 use super::status::cluster_status;
-use crate::clock::now_ms;
-use crate::state::Command;
+use super::targets::ClusterTarget;
 
 type Outbound = mpsc::Sender<Result<HubMessage, Status>>;
 
@@ -67,14 +68,10 @@ async fn serve(
     }
     info!(applied_revision = %hello.applied_revision, "session open");
     let mut sent_digest = hello.applied_digest;
-    let mut changes = context.store.subscribe();
+    let mut target = context.targets.watch(cluster);
     loop {
-        if context.store.read(|state| {
-            state
-                .clusters
-                .get(cluster)
-                .is_some_and(|record| record.revoked)
-        }) {
+        let current = target.borrow_and_update().clone();
+        if current.revoked {
             let _ = outbound
                 .send(Ok(HubMessage {
                     kind: Some(hub_message::Kind::Goodbye(format!(
@@ -86,9 +83,9 @@ async fn serve(
                 "cluster '{cluster}' has been revoked"
             )));
         }
-        send_target(context, cluster, &mut sent_digest, outbound).await?;
+        send_target(context, cluster, &current, &mut sent_digest, outbound).await?;
         tokio::select! {
-            changed = changes.changed() => {
+            changed = target.changed() => {
                 if changed.is_err() {
                     return Err(Status::unavailable("the hub is shutting down"));
                 }
@@ -111,39 +108,48 @@ async fn serve(
 async fn send_target(
     context: &ApiContext,
     cluster: &str,
+    target: &ClusterTarget,
     sent_digest: &mut String,
     outbound: &Outbound,
 ) -> Result<(), Status> {
-    let target = context.store.read(|state| {
-        state
-            .clusters
-            .get(cluster)
-            .map(|record| (record.target_revision.clone(), record.target_digest.clone()))
-    });
-    let Some((revision, digest)) = target else {
-        return Ok(());
-    };
-    if revision.is_empty() || digest == *sent_digest {
+    if target.revision.is_empty() || target.digest == *sent_digest {
         return Ok(());
     }
-    let cache = context.desired.clone();
-    let name = cluster.to_owned();
-    let rendering_revision = revision.clone();
-    let desired =
-        tokio::task::spawn_blocking(move || cache.desired_state(&name, &rendering_revision))
-            .await
-            .map_err(|error| Status::internal(format!("rendering failed: {error}")))?
-            .map_err(|error| Status::internal(format!("{error:#}")))?;
+    let desired = match context.desired.cached(cluster, &target.revision) {
+        Some(desired) => desired,
+        None => render(context, cluster, &target.revision).await?,
+    };
     outbound
         .send(Ok(HubMessage {
-            kind: Some(hub_message::Kind::Desired((*desired).clone())),
+            kind: Some(hub_message::Kind::Desired(desired)),
         }))
         .await
         .map_err(|_| Status::cancelled("the agent went away"))?;
     context.metrics.desired_states_sent.inc();
-    info!(revision = %revision, digest = %digest, "desired state sent");
-    *sent_digest = digest;
+    info!(revision = %target.revision, digest = %target.digest, "desired state sent");
+    sent_digest.clone_from(&target.digest);
     Ok(())
+}
+
+/// Renders a desired state off the async threads, a few at a time: after a
+/// commit thousands of sessions may miss the cache at once, and each render
+/// is CPU work that would otherwise take a blocking thread of its own.
+async fn render(
+    context: &ApiContext,
+    cluster: &str,
+    revision: &str,
+) -> Result<DesiredState, Status> {
+    let _permit = context
+        .renders
+        .acquire()
+        .await
+        .map_err(|_| Status::unavailable("the hub is shutting down"))?;
+    let cache = context.desired.clone();
+    let (name, revision) = (cluster.to_owned(), revision.to_owned());
+    tokio::task::spawn_blocking(move || cache.desired_state(&name, &revision))
+        .await
+        .map_err(|error| Status::internal(format!("rendering failed: {error}")))?
+        .map_err(|error| Status::internal(format!("{error:#}")))
 }
 
 async fn receive(context: &ApiContext, cluster: &str, message: AgentMessage) -> Result<(), Status> {
@@ -161,12 +167,8 @@ async fn receive(context: &ApiContext, cluster: &str, message: AgentMessage) -> 
                 return Ok(());
             }
             context
-                .store
-                .write(Command::ReportStatus {
-                    cluster: cluster.to_owned(),
-                    status,
-                    at_ms: now_ms(),
-                })
+                .statuses
+                .submit(cluster, status)
                 .await
                 .map_err(|error| {
                     Status::unavailable(format!("the hub could not record the status: {error}"))

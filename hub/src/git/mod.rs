@@ -4,6 +4,7 @@
 
 mod mirror;
 mod sync;
+mod verdict;
 mod webhook;
 
 pub use mirror::{FetchedRevision, GitError, GitMirror};

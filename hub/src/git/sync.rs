@@ -8,11 +8,12 @@ use std::time::{Duration, Instant};
 
 use fleet_core::model::{Approval, OnFailure};
 use fleet_core::rollout::WavePlan;
-use fleet_core::{FleetRepository, Renderer};
+use fleet_core::{ClusterRender, FleetRepository, Renderer};
 use tokio::sync::Notify;
 use tracing::{info, instrument, warn};
 
 use super::mirror::{FetchedRevision, GitMirror};
+use super::verdict::{ClusterDigests, render_every_cluster};
 use crate::clock::now_ms;
 use crate::http::metrics::HubMetrics;
 use crate::state::{Command, FailurePolicy, PlannedWave, RevisionVerdict, RolloutPlan};
@@ -53,6 +54,11 @@ pub struct GitSync {
 pub trait RenderedRevisions: Send + Sync {
     /// `renderer` rendered `revision` for every cluster.
     fn remember(&self, revision: &str, renderer: Arc<Renderer>);
+    /// One cluster's render at `revision`, made while checking it (so the
+    /// sessions that push it need not render it again).
+    fn remember_render(&self, revision: &str, render: &ClusterRender);
+    /// `revision` turned out invalid: drop what was remembered of it.
+    fn forget(&self, revision: &str);
 }
 
 impl GitSync {
@@ -123,8 +129,11 @@ impl GitSync {
         let started = Instant::now();
         let mirror = self.mirror.clone();
         let revision = fetched.revision.clone();
-        let (verdict, plan, renderer) =
-            tokio::task::spawn_blocking(move || render_verdict(&mirror, &revision)).await?;
+        let (verdict, plan, renderer) = {
+            let rendered = self.rendered.clone();
+            tokio::task::spawn_blocking(move || render_verdict(&mirror, &revision, &*rendered))
+                .await?
+        };
         if let Some(renderer) = renderer {
             self.rendered.remember(&fetched.revision, renderer);
         }
@@ -157,11 +166,14 @@ impl GitSync {
 }
 
 /// Renders `revision` for every cluster: the digests and the rollout plan,
-/// or every error.
+/// or every error. Clusters are rendered on every core; each render is
+/// handed to `rendered` and dropped, so only digests stay in memory here.
 fn render_verdict(
     mirror: &GitMirror,
     revision: &str,
+    rendered: &dyn RenderedRevisions,
 ) -> (RevisionVerdict, Option<RolloutPlan>, Option<Arc<Renderer>>) {
+    let started = Instant::now();
     let snapshot = match mirror.snapshot(revision) {
         Ok(snapshot) => snapshot,
         Err(error) => {
@@ -177,17 +189,19 @@ fn render_verdict(
         }
     };
     let plan = rollout_plan(&repository);
-    let renderer = Arc::new(Renderer::new(repository));
-    let mut digests = std::collections::BTreeMap::new();
-    let mut errors = Vec::new();
-    for (cluster, result) in renderer.render_all() {
-        match result {
-            Ok(render) => {
-                digests.insert(cluster, render.digest);
-            }
-            Err(problems) => errors.extend(problems.0.iter().map(ToString::to_string)),
-        }
-    }
+    let names: Vec<&String> = repository.clusters.keys().collect();
+    let renderer = Arc::new(Renderer::new(repository.clone()));
+    let loaded_ms = started.elapsed().as_millis();
+    let ClusterDigests { digests, errors } =
+        render_every_cluster(&renderer, &names, revision, rendered);
+    info!(
+        revision,
+        clusters = names.len(),
+        errors = errors.len(),
+        loaded_ms,
+        rendered_ms = started.elapsed().as_millis() - loaded_ms,
+        "revision rendered for every cluster"
+    );
     if errors.is_empty() {
         (
             RevisionVerdict::Valid { digests },
@@ -195,8 +209,7 @@ fn render_verdict(
             Some(renderer),
         )
     } else {
-        errors.sort();
-        errors.dedup();
+        rendered.forget(revision);
         (RevisionVerdict::Invalid { errors }, None, None)
     }
 }

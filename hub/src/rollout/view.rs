@@ -20,6 +20,9 @@ pub struct ClusterView {
     pub converged: bool,
     /// Why it failed.
     pub failure: Option<String>,
+    /// When its target moved (Unix milliseconds).
+    #[serde(default)]
+    pub released_at_ms: Option<u64>,
 }
 
 /// One wave.
@@ -42,6 +45,12 @@ pub struct WaveView {
     pub bake_left_ms: Option<u64>,
     /// Failures with reasons.
     pub failures: Vec<String>,
+    /// When it started releasing (Unix milliseconds).
+    #[serde(default)]
+    pub started_at_ms: Option<u64>,
+    /// When it succeeded or failed (Unix milliseconds).
+    #[serde(default)]
+    pub finished_at_ms: Option<u64>,
     /// Its clusters.
     pub clusters: Vec<ClusterView>,
 }
@@ -93,6 +102,7 @@ impl RolloutView {
                             converged: cluster.released_at_ms.is_some()
                                 && cluster_converged(state, cluster),
                             failure: cluster.failure.clone(),
+                            released_at_ms: cluster.released_at_ms,
                         })
                         .collect();
                     WaveView {
@@ -111,6 +121,8 @@ impl RolloutView {
                             .iter()
                             .filter_map(|cluster| cluster.failure.clone())
                             .collect(),
+                        started_at_ms: wave.started_at_ms,
+                        finished_at_ms: wave.finished_at_ms,
                         clusters,
                     }
                 })

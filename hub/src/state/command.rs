@@ -121,6 +121,13 @@ pub enum Command {
         /// When (Unix milliseconds).
         at_ms: u64,
     },
+    /// Several agents' statuses changed (written in batches by the sessions).
+    ReportStatuses {
+        /// One update per cluster.
+        updates: Vec<StatusUpdate>,
+        /// When (Unix milliseconds).
+        at_ms: u64,
+    },
     /// An operator revoked a cluster's certificates.
     RevokeCluster {
         /// Cluster name.
@@ -187,6 +194,30 @@ pub enum Command {
         /// When (Unix milliseconds).
         at_ms: u64,
     },
+    /// An agent renewed its certificate with its current one; fails if the
+    /// cluster is revoked or `previous_serial` is not one of its certificates.
+    /// The previous certificate stays valid until it expires.
+    RenewCertificate {
+        /// Cluster name.
+        cluster: String,
+        /// Serial of the certificate the agent authenticated with.
+        previous_serial: String,
+        /// Serial of the certificate about to be issued.
+        serial: String,
+        /// When (Unix milliseconds).
+        at_ms: u64,
+        /// When the new certificate expires (Unix milliseconds).
+        expires_at_ms: u64,
+    },
+}
+
+/// One cluster's new status inside [`Command::ReportStatuses`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusUpdate {
+    /// Cluster name.
+    pub cluster: String,
+    /// The new status.
+    pub status: ClusterStatus,
 }
 
 /// What applying a command produced.

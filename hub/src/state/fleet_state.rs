@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 use super::command::{Command, CommandResult};
 use super::hub_nodes::{HubNodeRecord, JoinTokenRecord};
 use super::records::{
-    AgentRecord, AuditEntry, ClusterRecord, RevisionRecord, RevisionVerdict, TokenRecord,
+    AgentRecord, AuditEntry, ClusterRecord, ClusterStatus, RevisionRecord, RevisionVerdict,
+    TokenRecord,
 };
 
 /// Everything the hub decides and remembers, replicated by Raft.
@@ -82,14 +83,17 @@ impl FleetState {
                 cluster,
                 status,
                 at_ms,
-            } => {
-                let record = self.clusters.entry(cluster.clone()).or_default();
-                record.last_report_ms = Some(*at_ms);
-                if record.status.as_ref() == Some(status) {
-                    return CommandResult::Unchanged;
+            } => self.report_status(cluster, status, *at_ms),
+            Command::ReportStatuses { updates, at_ms } => {
+                let mut result = CommandResult::Unchanged;
+                for update in updates {
+                    if self.report_status(&update.cluster, &update.status, *at_ms)
+                        == CommandResult::Applied
+                    {
+                        result = CommandResult::Applied;
+                    }
                 }
-                record.status = Some(status.clone());
-                CommandResult::Applied
+                result
             }
             Command::RevokeCluster {
                 cluster,
@@ -170,6 +174,13 @@ impl FleetState {
                 actor,
                 at_ms,
             } => self.set_hub_node_removed(name, *removed, actor, *at_ms),
+            Command::RenewCertificate {
+                cluster,
+                previous_serial,
+                serial,
+                at_ms,
+                expires_at_ms,
+            } => self.renew_certificate(cluster, previous_serial, serial, *at_ms, *expires_at_ms),
         }
     }
 
@@ -210,6 +221,22 @@ impl FleetState {
         record.target_digest = digest.to_owned();
     }
 
+    /// Records an agent's report (its time even when nothing changed).
+    fn report_status(
+        &mut self,
+        cluster: &str,
+        status: &ClusterStatus,
+        at_ms: u64,
+    ) -> CommandResult {
+        let record = self.clusters.entry(cluster.to_owned()).or_default();
+        record.last_report_ms = Some(at_ms);
+        if record.status.as_ref() == Some(status) {
+            return CommandResult::Unchanged;
+        }
+        record.status = Some(status.clone());
+        CommandResult::Applied
+    }
+
     fn enroll(
         &mut self,
         token_hash: &str,
@@ -235,7 +262,12 @@ impl FleetState {
         }
         token.used_at_ms = Some(at_ms);
         let record = self.clusters.entry(cluster.to_owned()).or_default();
-        record.revoked = false;
+        if record.revoked {
+            // Re-enrolling a revoked cluster starts a new identity: the
+            // certificates revoked with it must stay refused.
+            record.agents.clear();
+            record.revoked = false;
+        }
         record.agents.push(AgentRecord {
             serial: serial.to_owned(),
             issued_at_ms: at_ms,
@@ -404,5 +436,26 @@ mod tests {
             CommandResult::Unchanged
         );
         assert_eq!(state.latest_valid_revision().unwrap().revision, "r3");
+    }
+
+    #[test]
+    fn re_enrolling_a_revoked_cluster_does_not_revive_its_old_certificates() {
+        let mut state = FleetState::default();
+        token(&mut state, "h1", "a", 1_000);
+        assert_eq!(enroll(&mut state, "h1", "a", 10), CommandResult::Applied);
+        assert!(state.is_current_agent("a", "serial-10"));
+        state.apply(&Command::RevokeCluster {
+            cluster: "a".into(),
+            actor: "spiffe://fleet/admin/ops".into(),
+            at_ms: 20,
+        });
+        assert!(!state.is_current_agent("a", "serial-10"));
+        token(&mut state, "h2", "a", 1_000);
+        assert_eq!(enroll(&mut state, "h2", "a", 30), CommandResult::Applied);
+        assert!(state.is_current_agent("a", "serial-30"));
+        assert!(
+            !state.is_current_agent("a", "serial-10"),
+            "a certificate revoked with the cluster stays refused"
+        );
     }
 }

@@ -10,10 +10,11 @@ mod command;
 mod fleet_state;
 mod hub_nodes;
 mod records;
+mod renewal;
 mod rollout;
 pub mod rollout_transitions;
 
-pub use command::{Command, CommandResult};
+pub use command::{Command, CommandResult, StatusUpdate};
 pub use fleet_state::FleetState;
 pub use hub_nodes::{HubNodeRecord, JoinTokenRecord};
 pub use records::{

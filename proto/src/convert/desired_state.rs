@@ -1,11 +1,22 @@
 //! `ClusterRender` (core) → `DesiredState` (wire).
 
 use fleet_core::ClusterRender;
+use fleet_core::render::AppRender;
 
 use crate::{AppDesiredState, DesiredState, IgnoreDifference, Manifest, SyncPolicy};
 
 /// The wire form of a cluster's rendered desired state.
 pub fn desired_state(render: &ClusterRender) -> DesiredState {
+    let mut state = desired_state_without_objects(render);
+    for (wire, app) in state.apps.iter_mut().zip(&render.apps) {
+        wire.objects = manifests(app);
+    }
+    state
+}
+
+/// The wire form with every app's `objects` left empty — for callers that
+/// keep manifests apart (shared between clusters by app digest).
+pub fn desired_state_without_objects(render: &ClusterRender) -> DesiredState {
     DesiredState {
         cluster: render.cluster.clone(),
         revision: render.revision.clone().unwrap_or_default(),
@@ -33,15 +44,19 @@ pub fn desired_state(render: &ClusterRender) -> DesiredState {
                     })
                     .collect(),
                 health_timeout_seconds: app.health_timeout.map_or(0, |timeout| timeout.0.as_secs()),
-                objects: app
-                    .objects
-                    .iter()
-                    .map(|object| Manifest {
-                        digest: object.digest.clone(),
-                        json: serde_json::to_string(&object.value).unwrap_or_default(),
-                    })
-                    .collect(),
+                objects: Vec::new(),
             })
             .collect(),
     }
+}
+
+/// An app's objects as wire manifests (canonical JSON), in apply order.
+pub fn manifests(app: &AppRender) -> Vec<Manifest> {
+    app.objects
+        .iter()
+        .map(|object| Manifest {
+            digest: object.digest.clone(),
+            json: serde_json::to_string(&object.value).unwrap_or_default(),
+        })
+        .collect()
 }

@@ -2,4 +2,4 @@
 
 mod desired_state;
 
-pub use desired_state::desired_state;
+pub use desired_state::{desired_state, desired_state_without_objects, manifests};

@@ -9,12 +9,12 @@
 
 use std::fmt::Write as _;
 use std::path::Path;
-use std::process::Command;
 
 use anyhow::{Context, bail};
 
 use crate::cli::{FleetSizeArgs, GenFleetArgs};
 use crate::error::CliError;
+use crate::git_cli::git;
 
 const REGIONS: [&str; 3] = ["eu", "us", "ap"];
 
@@ -153,26 +153,11 @@ spec:
 ";
 
 fn commit(directory: &Path) -> anyhow::Result<()> {
-    let git = |arguments: &[&str]| -> anyhow::Result<()> {
-        let output = Command::new("git")
-            .args(arguments)
-            .current_dir(directory)
-            .env("GIT_AUTHOR_NAME", "fleet bench")
-            .env("GIT_AUTHOR_EMAIL", "bench@fleet.invalid")
-            .env("GIT_COMMITTER_NAME", "fleet bench")
-            .env("GIT_COMMITTER_EMAIL", "bench@fleet.invalid")
-            .output()
-            .context("running git (is it installed?)")?;
-        if !output.status.success() {
-            bail!(
-                "git {} failed: {}",
-                arguments.join(" "),
-                String::from_utf8_lossy(&output.stderr).trim()
-            );
-        }
-        Ok(())
-    };
-    git(&["init", "--quiet", "--initial-branch=main"])?;
-    git(&["add", "--all"])?;
-    git(&["commit", "--quiet", "--message", "Generated fleet"])
+    git(directory, &["init", "--quiet", "--initial-branch=main"])?;
+    git(directory, &["add", "--all"])?;
+    git(
+        directory,
+        &["commit", "--quiet", "--message", "Generated fleet"],
+    )?;
+    Ok(())
 }

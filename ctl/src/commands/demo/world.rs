@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
@@ -12,7 +11,6 @@ use fleet_hub::config::Config;
 use fleet_hub::init::InitSettings;
 use fleet_proto::admin_service_client::AdminServiceClient;
 use fleet_sim::{RunningSimulator, SimConfig, Simulator};
-use hmac::{Hmac, Mac};
 use tokio::task::JoinHandle;
 use tonic::transport::Channel;
 
@@ -61,26 +59,7 @@ fn free_address() -> anyhow::Result<SocketAddr> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?)
 }
 
-/// Runs git in `directory`.
-pub fn git(directory: &Path, arguments: &[&str]) -> anyhow::Result<String> {
-    let output = Command::new("git")
-        .args(arguments)
-        .current_dir(directory)
-        .env("GIT_AUTHOR_NAME", "fleet demo")
-        .env("GIT_AUTHOR_EMAIL", "demo@fleet.invalid")
-        .env("GIT_COMMITTER_NAME", "fleet demo")
-        .env("GIT_COMMITTER_EMAIL", "demo@fleet.invalid")
-        .output()
-        .context("running git (is it installed?)")?;
-    if !output.status.success() {
-        bail!(
-            "git {} failed: {}",
-            arguments.join(" "),
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-    }
-    Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
-}
+pub use crate::git_cli::git;
 
 impl World {
     /// Builds the world: repository, hub, clusters and agents.
@@ -171,7 +150,7 @@ impl World {
     async fn wait_for_hub(&self) -> anyhow::Result<()> {
         for _ in 0..200 {
             if self.admin().await.is_ok() {
-                let ready = http_request(self.hub_http, "GET", "/readyz", &[], b"")
+                let ready = crate::hub_http::request(self.hub_http, "GET", "/readyz", &[], b"")
                     .await
                     .map(|(code, _)| code);
                 if matches!(ready, Ok(200)) {
@@ -259,19 +238,7 @@ impl World {
 
     /// Calls the hub's Git webhook, signed like GitHub does.
     pub async fn webhook(&self) -> anyhow::Result<u16> {
-        let body = br#"{"ref":"refs/heads/main"}"#;
-        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&self.webhook_secret)?;
-        mac.update(body);
-        let signature = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
-        let (code, _) = http_request(
-            self.hub_http,
-            "POST",
-            "/webhook/git",
-            &[("X-Hub-Signature-256", &signature)],
-            body,
-        )
-        .await?;
-        Ok(code)
+        crate::hub_http::webhook(self.hub_http, &self.webhook_secret).await
     }
 
     /// Stops agents, simulators and the hub.
@@ -290,40 +257,4 @@ impl World {
 fn path_text(path: &Path) -> anyhow::Result<&str> {
     path.to_str()
         .context("the temporary directory's path is not UTF-8")
-}
-
-/// A minimal HTTP/1.1 request on loopback.
-async fn http_request(
-    address: SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> anyhow::Result<(u16, String)> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(address).await?;
-    let mut request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (name, value) in headers {
-        request.push_str(&format!("{name}: {value}\r\n"));
-    }
-    request.push_str("\r\n");
-    stream.write_all(request.as_bytes()).await?;
-    stream.write_all(body).await?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await?;
-    let code = response
-        .split_whitespace()
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .unwrap_or(0);
-    Ok((
-        code,
-        response
-            .split_once("\r\n\r\n")
-            .map(|(_, body)| body.to_owned())
-            .unwrap_or_default(),
-    ))
 }
