@@ -75,18 +75,26 @@ fn default_logs_to_keep() -> u64 {
 }
 
 fn default_heartbeat_interval() -> FleetDuration {
-    FleetDuration(std::time::Duration::from_millis(100))
+    FleetDuration(std::time::Duration::from_millis(50))
 }
 
-// openraft 0.9's followers refuse votes for one leader lease (= the longest
-// election timeout) after they last heard from the leader, so failover takes
-// between one and two of these: 300–600 ms keeps it near one second.
+// Failover time is set by openraft 0.9's timers, measured by
+// `tests/examples/bench_failover.rs` (README):
+// - a follower refuses votes for one leader lease (= the longest election
+//   timeout) after it last heard from the leader, and starts an election of
+//   its own after lease + its election timeout (drawn once per process in
+//   [min, max), checked on a tick of 1.5 heartbeats);
+// - when the first candidate has the shorter log it is refused, and the
+//   survivor with the longer log needs a second round (its vote for the
+//   same term conflicts with the candidate's), i.e. lease + 2 timeouts.
+// With 50 ms heartbeats and 200–400 ms timeouts that is 0.6–1.3 s; a leader
+// must stall for 0.6 s before the followers move on.
 fn default_election_timeout_min() -> FleetDuration {
-    FleetDuration(std::time::Duration::from_millis(300))
+    FleetDuration(std::time::Duration::from_millis(200))
 }
 
 fn default_election_timeout_max() -> FleetDuration {
-    FleetDuration(std::time::Duration::from_millis(600))
+    FleetDuration(std::time::Duration::from_millis(400))
 }
 
 fn default_write_timeout() -> FleetDuration {
@@ -170,7 +178,9 @@ pub struct GitConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct EnrollmentConfig {
-    /// Validity of agents' certificates.
+    /// Validity of the agent certificates signed at enrollment and renewal
+    /// (`certificateValidity`, default 30 days; agents renew once a third
+    /// of it is left).
     #[serde(default = "default_certificate_validity")]
     pub certificate_validity: FleetDuration,
     /// Default lifetime of bootstrap tokens.

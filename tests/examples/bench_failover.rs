@@ -119,6 +119,19 @@ async fn main() {
         agents_ms.push(moved.as_millis() as u64);
         hub.node(leader).start();
     }
+    // FLEET_BENCH_LOGS=DIR keeps the nodes' logs (with FLEET_TEST_HUB_LOG=
+    // info,openraft=info they show each election).
+    if let Some(directory) = std::env::var_os("FLEET_BENCH_LOGS") {
+        std::fs::create_dir_all(&directory).unwrap();
+        for node in 1..=3 {
+            let log = hub.node(node).log();
+            std::fs::write(
+                std::path::Path::new(&directory).join(format!("hub-{node}.log")),
+                log,
+            )
+            .unwrap();
+        }
+    }
     let summary = |mut values: Vec<u64>| {
         values.sort_unstable();
         (values[values.len() / 2], values[values.len() - 1])

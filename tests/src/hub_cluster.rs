@@ -72,7 +72,12 @@ impl HubNode {
                 "--config",
                 self.folder.join("hub.yaml").to_str().unwrap(),
             ])
-            .env("FLEET_HUB_LOG", "info,openraft=warn")
+            // FLEET_TEST_HUB_LOG (e.g. `info,openraft=info`) to see elections.
+            .env(
+                "FLEET_HUB_LOG",
+                std::env::var("FLEET_TEST_HUB_LOG")
+                    .unwrap_or_else(|_| "info,openraft=warn".to_owned()),
+            )
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()

@@ -5,7 +5,9 @@
 
 use fleet_proto::RaftPayload;
 use fleet_proto::raft_service_server::RaftService;
-use openraft::raft::{AppendEntriesRequest, InstallSnapshotRequest, VoteRequest};
+use openraft::raft::{
+    AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, VoteRequest,
+};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tonic::{Request, Response, Status};
@@ -44,12 +46,24 @@ impl RaftService for RaftApi {
         request: Request<RaftPayload>,
     ) -> Result<Response<RaftPayload>, Status> {
         let request: AppendEntriesRequest<TypeConfig> = decode(request, "append-entries")?;
-        encode(&self.handle.raft().append_entries(request).await)
+        let answer = self.handle.raft().append_entries(request).await;
+        // Any answer but "your vote is stale" means a current leader spoke.
+        if answer
+            .as_ref()
+            .is_ok_and(|response| !matches!(response, AppendEntriesResponse::HigherVote(_)))
+        {
+            self.handle.heard_from_leader();
+        }
+        encode(&answer)
     }
 
     async fn vote(&self, request: Request<RaftPayload>) -> Result<Response<RaftPayload>, Status> {
         let request: VoteRequest<NodeId> = decode(request, "vote")?;
-        encode(&self.handle.raft().vote(request).await)
+        let answer = self.handle.raft().vote(request.clone()).await;
+        if let Ok(response) = &answer {
+            self.handle.after_vote(&request, response);
+        }
+        encode(&answer)
     }
 
     async fn install_snapshot(
@@ -57,7 +71,11 @@ impl RaftService for RaftApi {
         request: Request<RaftPayload>,
     ) -> Result<Response<RaftPayload>, Status> {
         let request: InstallSnapshotRequest<TypeConfig> = decode(request, "install-snapshot")?;
-        encode(&self.handle.raft().install_snapshot(request).await)
+        let answer = self.handle.raft().install_snapshot(request).await;
+        if answer.is_ok() {
+            self.handle.heard_from_leader();
+        }
+        encode(&answer)
     }
 
     async fn forward_write(

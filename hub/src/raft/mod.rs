@@ -29,6 +29,7 @@ mod settings;
 mod shared_state;
 mod snapshot;
 mod state_machine;
+mod takeover;
 
 #[cfg(test)]
 mod tests;

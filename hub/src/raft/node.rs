@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
+
+use super::takeover::LeaderContact;
 use std::time::Duration;
 
 use openraft::BasicNode;
@@ -36,6 +38,10 @@ pub struct RaftHandle {
     pub(super) election_timeout_max: Duration,
     /// Set while this leader hands over leadership: writes wait.
     pub(super) stepping_down: Arc<AtomicBool>,
+    /// When the leader last reached this node (see [`super::takeover`]).
+    pub(super) leader_contact: Arc<LeaderContact>,
+    /// Set while this node takes an election over.
+    pub(super) taking_over: Arc<AtomicBool>,
 }
 
 /// Starts this node's Raft on the data directory `directory` (created if
@@ -106,6 +112,8 @@ pub async fn start(
         write_timeout: settings.write_timeout,
         election_timeout_max: settings.election_timeout_max,
         stepping_down: Arc::default(),
+        leader_contact: Arc::default(),
+        taking_over: Arc::default(),
     };
 
     let initialized = handle
