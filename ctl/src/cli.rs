@@ -337,6 +337,9 @@ pub struct BenchRolloutArgs {
     /// The `fleet-hub` binary (default: next to fleetctl, else on PATH).
     #[arg(long)]
     pub hub_binary: Option<PathBuf>,
+    /// Keep the hub's log in this file (it is in a temporary directory).
+    #[arg(long)]
+    pub hub_log: Option<PathBuf>,
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = OutputFormat::Table)]
     pub output: OutputFormat,

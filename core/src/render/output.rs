@@ -16,6 +16,10 @@ pub struct RenderedObject {
     pub value: Value,
     /// sha256 of the object's canonical bytes.
     pub digest: String,
+    /// The canonical bytes themselves (compact JSON, keys sorted) — what the
+    /// hub sends; kept so that nothing serializes the object twice.
+    #[serde(skip)]
+    pub canonical_json: String,
     /// `file:line` of the document that defined it.
     pub source: String,
 }

@@ -123,15 +123,22 @@ impl Renderer {
         })?;
         let apps = repository.apps_for(cluster);
         let mut problems = Diagnostics::new();
-        let mut sources = Vec::new();
+        // The shared sources themselves, not copies: copying every app's
+        // manifests per cluster was a large share of rendering a big fleet.
+        let mut shared = Vec::new();
         for app in &apps {
-            match &*self.source(app, &cluster.spec.environment) {
-                Ok(source) => sources.push((*app, source.clone())),
+            let source = self.source(app, &cluster.spec.environment);
+            match &*source {
+                Ok(_) => shared.push((*app, source.clone())),
                 Err(found) => problems
                     .0
                     .extend(found.0.iter().map(|p| p.clone().for_cluster(cluster_name))),
             }
         }
+        let sources: Vec<(&App, &AppSource)> = shared
+            .iter()
+            .filter_map(|(app, source)| Some((*app, source.as_ref().as_ref().ok()?)))
+            .collect();
         let scopes = custom_resource_scopes(sources.iter().flat_map(|(_, source)| &source.objects));
         let mut rendered = Vec::new();
         for (app, source) in &sources {
@@ -365,9 +372,12 @@ fn finish_app(
             }
         };
         canonicalize_in_place(&mut value);
+        let bytes = canonical_bytes(&value);
         rendered.push(RenderedObject {
             key,
-            digest: digest(&canonical_bytes(&value)),
+            digest: digest(&bytes),
+            // serde_json writes UTF-8; the fallback is never taken.
+            canonical_json: String::from_utf8(bytes).unwrap_or_default(),
             value,
             source: format!("{}:{}", object.origin.file, object.origin.line),
         });

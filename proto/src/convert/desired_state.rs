@@ -56,7 +56,7 @@ pub fn manifests(app: &AppRender) -> Vec<Manifest> {
         .iter()
         .map(|object| Manifest {
             digest: object.digest.clone(),
-            json: serde_json::to_string(&object.value).unwrap_or_default(),
+            json: object.canonical_json.clone(),
         })
         .collect()
 }

@@ -64,6 +64,7 @@ async fn measure(args: &BenchRolloutArgs) -> anyhow::Result<RolloutFigures> {
     )
     .await?;
     let hub_ready_ms = elapsed_ms(started);
+    let hub_log = hub.log.clone();
     let mut admin = hub.admin().await?;
     let first_revision = latest_revision(&mut admin).await?;
     let clusters: Vec<String> = list_clusters(&mut admin)
@@ -243,6 +244,10 @@ async fn measure(args: &BenchRolloutArgs) -> anyhow::Result<RolloutFigures> {
     };
     swarm.kill_all();
     drop(hub);
+    if let Some(kept) = &args.hub_log {
+        std::fs::copy(&hub_log, kept)
+            .with_context(|| format!("keeping the hub's log in {}", kept.display()))?;
+    }
     Ok(figures)
 }
 
