@@ -66,24 +66,22 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
 fn block_on(
     command: impl std::future::Future<Output = Result<(), CliError>>,
 ) -> Result<(), CliError> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|error| {
-            CliError::Failure(anyhow::anyhow!("starting the async runtime: {error}"))
-        })?;
-    runtime.block_on(command)
+    run_on(tokio::runtime::Builder::new_current_thread(), command)
 }
 
 /// Runs a command that drives many connections on a multi-threaded runtime.
 fn block_on_threads(
     command: impl std::future::Future<Output = Result<(), CliError>>,
 ) -> Result<(), CliError> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|error| {
-            CliError::Failure(anyhow::anyhow!("starting the async runtime: {error}"))
-        })?;
+    run_on(tokio::runtime::Builder::new_multi_thread(), command)
+}
+
+fn run_on(
+    mut builder: tokio::runtime::Builder,
+    command: impl std::future::Future<Output = Result<(), CliError>>,
+) -> Result<(), CliError> {
+    let runtime = builder.enable_all().build().map_err(|error| {
+        CliError::Failure(anyhow::anyhow!("starting the async runtime: {error}"))
+    })?;
     runtime.block_on(command)
 }
