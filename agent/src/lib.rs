@@ -24,6 +24,7 @@ pub mod enroll;
 pub mod env;
 pub mod health;
 pub mod http;
+pub mod hub_call;
 pub mod inbound;
 pub mod install;
 pub mod inventory;

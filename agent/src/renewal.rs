@@ -17,16 +17,16 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use fleet_proto::RenewRequest;
-use fleet_proto::agent_service_client::AgentServiceClient;
 use k8s_openapi::api::core::v1::Secret;
 use kube::Api;
 use tokio::sync::watch;
-use tonic::transport::{Certificate, ClientTlsConfig, Endpoint, Identity};
+use tonic::transport::{Certificate, ClientTlsConfig, Identity};
 use tracing::{Instrument, error, info, info_span, warn};
 
 use crate::config::Config;
 use crate::connection::Backoff;
 use crate::enroll::{self, Credentials, EnrollError, Enrolled};
+use crate::hub_call::{HubCallError, first_answer};
 
 /// First retry delay after a failed renewal.
 const RETRY_INITIAL: Duration = Duration::from_secs(1);
@@ -199,58 +199,31 @@ impl Renewal {
     async fn renew_once(&self, current: &Credentials) -> Result<Enrolled> {
         let (key, csr_pem) = enroll::key_and_request()?;
         let request = RenewRequest { csr_pem };
-        let mut last_error = String::from("no endpoint");
-        for endpoint in &current.hub_endpoints {
-            let channel = match Endpoint::from_shared(endpoint.clone())
-                .and_then(|endpoint| {
-                    endpoint.tls_config(
-                        ClientTlsConfig::new()
-                            .ca_certificate(Certificate::from_pem(&current.ca_pem))
-                            .identity(Identity::from_pem(
-                                &current.certificate_pem,
-                                &current.key_pem,
-                            )),
-                    )
-                })
-                .map(|endpoint| endpoint.connect_timeout(Duration::from_secs(10)))
-            {
-                Ok(endpoint) => match endpoint.connect().await {
-                    Ok(channel) => channel,
-                    Err(error) => {
-                        last_error = format!("{endpoint}: {error}", endpoint = endpoint.uri());
-                        continue;
-                    }
-                },
-                Err(error) => {
-                    last_error = format!("{endpoint}: {error}");
-                    continue;
-                }
-            };
-            match AgentServiceClient::new(channel)
-                .renew(request.clone())
-                .await
-            {
-                Ok(response) => {
-                    return Ok(enroll::enrolled_from(
-                        response.into_inner(),
-                        &key,
-                        &self.configured_endpoints,
-                        &current.ca_pem,
-                    ));
-                }
-                Err(status) if status.code() == tonic::Code::Unavailable => {
-                    last_error = format!("{endpoint}: {}", status.message());
-                }
-                Err(status) => {
-                    return Err(RenewalError::Refused {
-                        endpoint: endpoint.clone(),
-                        code: status.code(),
-                        message: status.message().to_owned(),
-                    });
-                }
-            }
-        }
-        Err(RenewalError::Unreachable(last_error))
+        let tls = ClientTlsConfig::new()
+            .ca_certificate(Certificate::from_pem(&current.ca_pem))
+            .identity(Identity::from_pem(
+                &current.certificate_pem,
+                &current.key_pem,
+            ));
+        let response = first_answer(&current.hub_endpoints, &tls, "renew", |mut client| {
+            let request = request.clone();
+            async move { client.renew(request).await }
+        })
+        .await
+        .map_err(|error| match error {
+            HubCallError::Unreachable(last) => RenewalError::Unreachable(last),
+            HubCallError::Refused { endpoint, status } => RenewalError::Refused {
+                endpoint,
+                code: status.code(),
+                message: status.message().to_owned(),
+            },
+        })?;
+        Ok(enroll::enrolled_from(
+            response,
+            &key,
+            &self.configured_endpoints,
+            &current.ca_pem,
+        ))
     }
 }
 

@@ -14,18 +14,17 @@
 //! key that does not match its certificate.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use fleet_proto::agent_service_client::AgentServiceClient;
 use fleet_proto::{EnrollRequest, EnrollResponse};
 use k8s_openapi::api::core::v1::Secret;
 use kube::Api;
 use kube::api::{Patch, PatchParams};
 use serde_json::json;
-use tonic::transport::{Certificate, ClientTlsConfig, Endpoint};
+use tonic::transport::{Certificate, ClientTlsConfig};
 use tracing::{info, warn};
 
 use crate::config::Config;
+use crate::hub_call::{HubCallError, first_answer};
 
 mod state_files;
 
@@ -250,48 +249,17 @@ pub async fn request_certificate(
         cluster: cluster.to_owned(),
         csr_pem,
     };
-    let mut last_error = String::from("no endpoint");
-    for endpoint in endpoints {
-        let channel = match Endpoint::from_shared(endpoint.clone())
-            .and_then(|endpoint| {
-                endpoint.tls_config(
-                    ClientTlsConfig::new().ca_certificate(Certificate::from_pem(ca_pem)),
-                )
-            })
-            .map(|endpoint| endpoint.connect_timeout(Duration::from_secs(10)))
-        {
-            Ok(endpoint) => match endpoint.connect().await {
-                Ok(channel) => channel,
-                Err(error) => {
-                    last_error = format!("{}: {error}", endpoint.uri());
-                    warn!(endpoint = %endpoint.uri(), %error, "cannot reach the hub to enroll");
-                    continue;
-                }
-            },
-            Err(error) => {
-                last_error = format!("{endpoint}: {error}");
-                continue;
-            }
-        };
-        match AgentServiceClient::new(channel)
-            .enroll(request.clone())
-            .await
-        {
-            Ok(response) => {
-                return Ok(enrolled_from(
-                    response.into_inner(),
-                    &key,
-                    endpoints,
-                    ca_pem,
-                ));
-            }
-            Err(status) if status.code() == tonic::Code::Unavailable => {
-                last_error = format!("{endpoint}: {}", status.message());
-            }
-            Err(status) => return Err(EnrollError::Refused(status.message().to_owned())),
-        }
-    }
-    Err(EnrollError::Hub(last_error))
+    let tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(ca_pem));
+    let response = first_answer(endpoints, &tls, "enroll", |mut client| {
+        let request = request.clone();
+        async move { client.enroll(request).await }
+    })
+    .await
+    .map_err(|error| match error {
+        HubCallError::Unreachable(last) => EnrollError::Hub(last),
+        HubCallError::Refused { status, .. } => EnrollError::Refused(status.message().to_owned()),
+    })?;
+    Ok(enrolled_from(response, &key, endpoints, ca_pem))
 }
 
 /// A new key pair and a CSR for it (PEM). Only the CSR leaves the agent.
