@@ -2,11 +2,11 @@
 //! cached by content — never stored in Raft (DESIGN §3).
 //!
 //! Rendering is deterministic, so every node serves identical bytes. One
-//! renderer per recent revision keeps the work shared across clusters. What
-//! is kept per cluster is small (names and digests); the manifests — the
-//! bulk of a desired state — are kept once per app digest and shared by
-//! every cluster whose app renders the same, so 10,000 clusters running a
-//! handful of distinct app renders cost a handful of manifest sets. The wire
+//! renderer per recent revision keeps the work shared across clusters. Each
+//! app's manifests are kept once per (app, app digest): every object carries
+//! its cluster's `fleet/cluster` label, so app digests are per cluster, and
+//! what is shared is an app a commit did not touch — one copy for the old
+//! and the new revision of a cluster (a rollout keeps both). The wire
 //! message is assembled when it is sent.
 
 use std::collections::{HashMap, VecDeque};
