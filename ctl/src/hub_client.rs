@@ -20,6 +20,17 @@ pub async fn admin_client(args: &HubArgs) -> Result<AdminServiceClient<Channel>,
         .max_encoding_message_size(MAX_MESSAGE_BYTES))
 }
 
+/// An admin client of the current context of the fleetctl configuration at
+/// `fleetconfig` — for the hubs fleetctl starts itself (demo, benchmarks).
+pub async fn admin_client_of(fleetconfig: &Path) -> anyhow::Result<AdminServiceClient<Channel>> {
+    admin_client(&HubArgs {
+        fleetconfig: Some(fleetconfig.to_owned()),
+        context: None,
+    })
+    .await
+    .map_err(|error| anyhow::anyhow!("{error}"))
+}
+
 /// A hub-membership client on the first reachable endpoint of the chosen hub.
 pub async fn membership_client(
     args: &HubArgs,

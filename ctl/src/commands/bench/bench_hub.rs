@@ -15,8 +15,7 @@ use tonic::transport::Channel;
 
 use super::proc_stats::{self, ProcReading};
 use super::swarm::HubAccess;
-use crate::cli::HubArgs;
-use crate::hub_client::admin_client;
+use crate::hub_client::admin_client_of;
 
 /// A running benchmark hub (killed when dropped).
 pub struct BenchHub {
@@ -149,12 +148,7 @@ impl BenchHub {
 
     /// An admin client.
     pub async fn admin(&self) -> anyhow::Result<AdminServiceClient<Channel>> {
-        admin_client(&HubArgs {
-            fleetconfig: Some(self.fleetconfig.clone()),
-            context: None,
-        })
-        .await
-        .map_err(|error| anyhow::anyhow!("{error}"))
+        admin_client_of(&self.fleetconfig).await
     }
 
     /// Calls the Git webhook.

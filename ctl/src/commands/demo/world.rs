@@ -14,8 +14,7 @@ use fleet_sim::{RunningSimulator, SimConfig, Simulator};
 use tokio::task::JoinHandle;
 use tonic::transport::Channel;
 
-use crate::cli::HubArgs;
-use crate::hub_client::admin_client;
+use crate::hub_client::admin_client_of;
 
 include!(concat!(env!("OUT_DIR"), "/example_fleet.rs"));
 
@@ -209,12 +208,7 @@ impl World {
 
     /// An admin client of the demo hub.
     pub async fn admin(&self) -> anyhow::Result<AdminServiceClient<Channel>> {
-        admin_client(&HubArgs {
-            fleetconfig: Some(self.fleetconfig.clone()),
-            context: None,
-        })
-        .await
-        .map_err(|error| anyhow::anyhow!("{error}"))
+        admin_client_of(&self.fleetconfig).await
     }
 
     /// Commits everything in the working clone and pushes it; returns the commit id.
