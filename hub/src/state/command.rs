@@ -112,7 +112,9 @@ pub enum Command {
         /// When the certificate expires (Unix milliseconds).
         expires_at_ms: u64,
     },
-    /// An agent's status changed.
+    /// An agent's status changed. Hubs now write [`Command::ReportStatuses`]
+    /// batches; this stays so that logs and snapshots written before still
+    /// apply.
     ReportStatus {
         /// Cluster name.
         cluster: String,
