@@ -2,9 +2,9 @@
 //! enrollment and renewal reach the hub (the long-lived session has its own
 //! dialling in [`crate::connection`]).
 //!
-//! Each endpoint is dialled in turn; a connection failure or an
-//! `Unavailable` answer (a hub node without quorum, say) moves on to the
-//! next one, any other answer is the hub's word and ends the search.
+//! Each endpoint is dialled in turn; a connection failure, an `Unavailable`
+//! answer (a hub node without quorum, say) or a call that timed out moves on
+//! to the next one; any other answer is the hub's word and ends the search.
 
 use std::future::Future;
 use std::time::Duration;
@@ -15,6 +15,10 @@ use tracing::warn;
 
 /// How long dialling one endpoint may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long one call may take once connected: a hub that accepted the
+/// connection but does not answer is given up on, so the caller's retry
+/// (renewal has a deadline: the certificate's expiry) is not held up.
+const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Why no hub answered the call.
 #[derive(Debug)]
@@ -47,7 +51,12 @@ where
         let dialled = match Endpoint::from_shared(endpoint.clone())
             .and_then(|dial| dial.tls_config(tls.clone()))
         {
-            Ok(dial) => dial.connect_timeout(CONNECT_TIMEOUT).connect().await,
+            Ok(dial) => {
+                dial.connect_timeout(CONNECT_TIMEOUT)
+                    .timeout(CALL_TIMEOUT)
+                    .connect()
+                    .await
+            }
             Err(error) => {
                 last_error = format!("{endpoint}: {error}");
                 continue;
@@ -63,7 +72,15 @@ where
         };
         match ask(AgentServiceClient::new(channel)).await {
             Ok(response) => return Ok(response.into_inner()),
-            Err(status) if status.code() == tonic::Code::Unavailable => {
+            // Not the hub's word: no quorum there, or the call timed out.
+            Err(status)
+                if matches!(
+                    status.code(),
+                    tonic::Code::Unavailable
+                        | tonic::Code::DeadlineExceeded
+                        | tonic::Code::Cancelled
+                ) =>
+            {
                 last_error = format!("{endpoint}: {}", status.message());
             }
             Err(status) => {
