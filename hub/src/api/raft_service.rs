@@ -1,6 +1,6 @@
 //! `RaftService`: what hub nodes ask of each other — openraft's append
 //! entries, vote and snapshot chunks, writes forwarded to the leader, and
-//! the leader-transfer nudge. Hub identities (`spiffe://fleet/hub/<node>`)
+//! the messages of a leader transfer. Hub identities (`spiffe://fleet/hub/<node>`)
 //! only; payloads are JSON of openraft's own types.
 
 use fleet_proto::RaftPayload;
@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 use tonic::{Request, Response, Status};
 
 use super::auth::require_hub;
-use crate::raft::{ForwardedRequest, NodeId, RaftHandle, TypeConfig};
+use crate::raft::{ForwardedRequest, Handover, NodeId, RaftHandle, TypeConfig};
 
 /// The peer-facing gRPC service of one hub node.
 pub struct RaftApi {
@@ -90,14 +90,11 @@ impl RaftService for RaftApi {
         &self,
         request: Request<RaftPayload>,
     ) -> Result<Response<RaftPayload>, Status> {
-        let () = decode(request, "timeout-now")?;
-        tracing::info!("asked to take over leadership: starting an election");
+        let handover: Handover = decode(request, "handover")?;
         self.handle
-            .raft()
-            .trigger()
-            .elect()
+            .take_handover(handover)
             .await
-            .map_err(|error| Status::unavailable(format!("Raft stopped: {error}")))?;
+            .map_err(|error| Status::unavailable(error.to_string()))?;
         encode(&())
     }
 }

@@ -8,11 +8,8 @@
 //! be dialed, or answered "not the leader"), so no write is applied twice
 //! through forwarding.
 //!
-//! Leader transfer: openraft 0.9 has no `transfer_leader`. Stepping down is
-//! built from what it has: the leader pauses writes and heartbeats for one
-//! leader lease (the followers' longest election timeout), then tells the
-//! most up-to-date voter to start an election at once (`TimeoutNow`); that
-//! voter wins because its log is complete and the leases have lapsed.
+//! A step-down asked of a follower is forwarded the same way (see
+//! [`super::step_down`]).
 
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -27,9 +24,7 @@ use crate::state::{Command, CommandResult};
 /// How often a waiting write looks for a leader again.
 const RETRY_PAUSE: Duration = Duration::from_millis(50);
 /// Extra time a forwarded call gets beyond the leader's own write timeout.
-const FORWARD_MARGIN: Duration = Duration::from_secs(1);
-/// How long a step-down waits for another node to take over.
-const TAKEOVER_TIMEOUT: Duration = Duration::from_secs(5);
+pub(super) const FORWARD_MARGIN: Duration = Duration::from_secs(1);
 
 /// What a follower asks of the leader (`ForwardWrite` payload).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,6 +33,8 @@ pub enum ForwardedRequest {
     Write(Command),
     /// Hand leadership to another voter.
     StepDown,
+    /// Answer the index up to which the leader has applied the log.
+    AppliedIndex,
 }
 
 /// The leader's answer to a [`ForwardedRequest`].
@@ -50,6 +47,8 @@ pub enum ForwardOutcome {
         /// The new leader.
         new_leader: NodeId,
     },
+    /// The leader had applied the log up to this index.
+    Applied(u64),
     /// The node asked is not (or no longer) the leader: nothing was done.
     NotLeader,
     /// The leader tried and failed.
@@ -69,7 +68,7 @@ impl RaftHandle {
         Some((leader, address))
     }
 
-    fn leads(&self) -> bool {
+    pub(super) fn leads(&self) -> bool {
         self.raft.metrics().borrow().current_leader == Some(self.node_id)
     }
 
@@ -117,11 +116,59 @@ impl RaftHandle {
                 Some(ForwardOutcome::Failed(message)) => {
                     return Err(RaftError::Leader { leader, message });
                 }
-                Some(ForwardOutcome::NotLeader | ForwardOutcome::SteppedDown { .. }) | None => {
+                Some(
+                    ForwardOutcome::NotLeader
+                    | ForwardOutcome::SteppedDown { .. }
+                    | ForwardOutcome::Applied(_),
+                )
+                | None => {
                     tokio::time::sleep(RETRY_PAUSE).await;
                 }
             }
         }
+    }
+
+    /// Waits until this node has applied everything the leader had applied
+    /// when asked, so a read here sees every write acknowledged before the
+    /// call (a follower may lag the leader by a heartbeat). On the leader,
+    /// or when no leader answers within the write timeout, returns at once
+    /// or with the error.
+    pub async fn catch_up_with_leader(&self) -> Result<(), RaftError> {
+        let started = Instant::now();
+        let deadline = started + self.write_timeout;
+        loop {
+            if self.leads() {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(RaftError::NoLeader {
+                    waited_ms: millis(started.elapsed()),
+                });
+            }
+            let Some((leader, address)) = self.leader() else {
+                tokio::time::sleep(RETRY_PAUSE).await;
+                continue;
+            };
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            match self
+                .forward(leader, &address, &ForwardedRequest::AppliedIndex, remaining)
+                .await?
+            {
+                Some(ForwardOutcome::Applied(index)) => {
+                    self.await_applied(index, deadline).await;
+                    return Ok(());
+                }
+                _ => tokio::time::sleep(RETRY_PAUSE).await,
+            }
+        }
+    }
+
+    fn applied_index(&self) -> u64 {
+        self.raft
+            .metrics()
+            .borrow()
+            .last_applied
+            .map_or(0, |log_id| log_id.index)
     }
 
     /// Waits (until `deadline` at most) for this node to apply the log up
@@ -158,7 +205,7 @@ impl RaftHandle {
 
     /// Sends `request` to the leader. `Ok(None)`: the leader could not be
     /// dialed (nothing was sent; try again).
-    async fn forward(
+    pub(super) async fn forward(
         &self,
         leader: NodeId,
         address: &str,
@@ -209,102 +256,11 @@ impl RaftHandle {
                     Err(error) => ForwardOutcome::Failed(error_chain(&error)),
                 }
             }
+            ForwardedRequest::AppliedIndex => ForwardOutcome::Applied(self.applied_index()),
             ForwardedRequest::StepDown => match self.step_down_here().await {
                 Ok(new_leader) => ForwardOutcome::SteppedDown { new_leader },
                 Err(error) => ForwardOutcome::Failed(error_chain(&error)),
             },
-        }
-    }
-
-    /// Hands leadership to the most up-to-date other voter; returns the new
-    /// leader. Asked of a follower, it asks the leader.
-    pub async fn step_down(&self) -> Result<NodeId, RaftError> {
-        if self.leads() {
-            return self.step_down_here().await;
-        }
-        let Some((leader, address)) = self.leader() else {
-            return Err(RaftError::NoLeader { waited_ms: 0 });
-        };
-        let within = self.election_timeout_max + TAKEOVER_TIMEOUT + FORWARD_MARGIN * 2;
-        match self
-            .forward(leader, &address, &ForwardedRequest::StepDown, within)
-            .await?
-        {
-            Some(ForwardOutcome::SteppedDown { new_leader }) => Ok(new_leader),
-            Some(ForwardOutcome::Failed(message)) => Err(RaftError::Leader { leader, message }),
-            Some(_) | None => Err(RaftError::StepDown {
-                reason: format!("the leader (node {leader}) did not answer; try again"),
-            }),
-        }
-    }
-
-    async fn step_down_here(&self) -> Result<NodeId, RaftError> {
-        let metrics = self.raft.metrics().borrow().clone();
-        let membership = metrics.membership_config.membership().clone();
-        let matched = metrics.replication.clone().unwrap_or_default();
-        let Some((target, address)) = membership
-            .voter_ids()
-            .filter(|voter| *voter != self.node_id)
-            .max_by_key(|voter| matched.get(voter).cloned().flatten())
-            .and_then(|voter| {
-                membership
-                    .get_node(&voter)
-                    .map(|node| (voter, node.addr.clone()))
-            })
-        else {
-            return Err(RaftError::StepDown {
-                reason: "there is no other voter to take over".to_owned(),
-            });
-        };
-        if self.stepping_down.swap(true, Ordering::SeqCst) {
-            return Err(RaftError::StepDown {
-                reason: "a step-down is already under way".to_owned(),
-            });
-        }
-        tracing::info!(target_node = target, %address, "stepping down: pausing heartbeats for one leader lease");
-        self.raft.runtime_config().heartbeat(false);
-        let outcome = self.hand_over(target, &address).await;
-        self.raft.runtime_config().heartbeat(true);
-        self.stepping_down.store(false, Ordering::SeqCst);
-        outcome
-    }
-
-    async fn hand_over(&self, target: NodeId, address: &str) -> Result<NodeId, RaftError> {
-        // Let the followers' leader lease lapse, so they grant the vote.
-        tokio::time::sleep(self.election_timeout_max + Duration::from_millis(200)).await;
-        let within = Duration::from_secs(2);
-        self.connector
-            .call(address, RaftRpc::TimeoutNow, b"null".to_vec(), within)
-            .await
-            .map_err(|error| RaftError::StepDown {
-                reason: format!("node {target} could not be told to take over: {error}"),
-            })?;
-        let mut metrics = self.raft.metrics();
-        let waited = tokio::time::timeout(TAKEOVER_TIMEOUT, async {
-            loop {
-                let leader = metrics.borrow().current_leader;
-                if let Some(leader) = leader
-                    && leader != self.node_id
-                {
-                    return Some(leader);
-                }
-                if metrics.changed().await.is_err() {
-                    return None;
-                }
-            }
-        })
-        .await;
-        match waited {
-            Ok(Some(leader)) => {
-                tracing::info!(new_leader = leader, "stepped down");
-                Ok(leader)
-            }
-            _ => Err(RaftError::StepDown {
-                reason: format!(
-                    "no other node took over within {} ms; this node still leads",
-                    millis(TAKEOVER_TIMEOUT)
-                ),
-            }),
         }
     }
 }
@@ -321,6 +277,6 @@ fn error_chain(error: &dyn std::error::Error) -> String {
     text
 }
 
-fn millis(duration: Duration) -> u64 {
+pub(super) fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }

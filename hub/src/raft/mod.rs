@@ -10,8 +10,8 @@
 //!   services through [`SharedState`]) and its snapshots, in redb;
 //! - [`PeerNetwork`] — how nodes reach each other: openraft's RPCs over the
 //!   hub's mTLS gRPC port, dialed by [`PeerConnector`] with hub identities;
-//! - `forward` — writes a follower forwards to the leader, and leader
-//!   transfer (step-down);
+//! - `forward` — writes a follower forwards to the leader;
+//! - `step_down` — leader transfer for maintenance;
 //! - [`start`] — opens the stores in a data directory, starts Raft and, on a
 //!   fresh store, bootstraps the cluster; returns a [`RaftHandle`].
 //!
@@ -29,6 +29,7 @@ mod settings;
 mod shared_state;
 mod snapshot;
 mod state_machine;
+mod step_down;
 mod takeover;
 
 #[cfg(test)]
@@ -43,6 +44,7 @@ pub use peers::{HubServerVerifier, PeerCallError, PeerConnector, PeerError, Peer
 pub use settings::RaftSettings;
 pub use shared_state::SharedState;
 pub use state_machine::{FleetSnapshotBuilder, StateMachineStore};
+pub use step_down::Handover;
 
 use std::io::Cursor;
 

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
+use super::step_down::ElectionHold;
 use super::takeover::LeaderContact;
 use std::time::Duration;
 
@@ -42,6 +43,8 @@ pub struct RaftHandle {
     pub(super) leader_contact: Arc<LeaderContact>,
     /// Set while this node takes an election over.
     pub(super) taking_over: Arc<AtomicBool>,
+    /// Set while another voter takes over from a leader stepping down.
+    pub(super) election_hold: Arc<ElectionHold>,
 }
 
 /// Starts this node's Raft on the data directory `directory` (created if
@@ -114,6 +117,7 @@ pub async fn start(
         stepping_down: Arc::default(),
         leader_contact: Arc::default(),
         taking_over: Arc::default(),
+        election_hold: Arc::default(),
     };
 
     let initialized = handle

@@ -75,7 +75,8 @@ impl RaftHandle {
     /// log and the leader has been silent for a lease.
     pub fn after_vote(&self, request: &VoteRequest<NodeId>, response: &VoteResponse<NodeId>) {
         let leader_silent = self.leader_contact.silent_for(self.election_timeout_max);
-        if !should_take_over(request, response, leader_silent)
+        if self.election_hold.is_held()
+            || !should_take_over(request, response, leader_silent)
             || self.taking_over.swap(true, Ordering::SeqCst)
         {
             return;
