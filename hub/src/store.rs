@@ -46,6 +46,26 @@ impl FleetStore {
         self.handle.state().subscribe()
     }
 
+    /// Reads like [`Self::read`]; when the answer may only be a lagging
+    /// follower's (`maybe_stale` says so: "unknown token", "undeclared
+    /// cluster"), waits until this node has applied every write the leader
+    /// had applied, then reads again. So a token minted through one node a
+    /// moment ago is known on every node. On the leader it reads once.
+    pub async fn read_caught_up<T>(
+        &self,
+        reader: impl Fn(&FleetState) -> T,
+        maybe_stale: impl Fn(&T) -> bool,
+    ) -> T {
+        let found = self.read(&reader);
+        if !maybe_stale(&found) || self.is_leader() {
+            return found;
+        }
+        if let Err(error) = self.handle.catch_up_with_leader().await {
+            tracing::warn!(%error, "could not catch up with the leader before reading");
+        }
+        self.read(reader)
+    }
+
     /// Appends a command and waits until it is applied.
     pub async fn write(&self, command: Command) -> Result<CommandResult, RaftError> {
         self.handle.write(command).await

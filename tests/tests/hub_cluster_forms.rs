@@ -133,10 +133,11 @@ async fn three_nodes_form_elect_one_leader_and_each_serves_agents() {
         .success()
         .stdout;
     let new_leader = hub.await_leader();
-    assert_ne!(new_leader, leader, "{stepped}");
+    assert_ne!(new_leader, leader, "{stepped}\n{}", hub.logs());
     assert!(
         stepped.contains(&format!("node {new_leader} leads now")),
-        "{stepped}"
+        "{stepped}\n{}",
+        hub.logs()
     );
     hub.fleetctl_on(leader, &["token", "create", "--cluster", "dev-eu-1"])
         .success();

@@ -21,7 +21,9 @@ use crate::clock::now_ms;
 use crate::git::SyncOutcome;
 use crate::pki::SecretToken;
 use crate::rollout::RolloutView;
-use crate::state::{Command, CommandResult, HealthState, OperatorAction, RevisionVerdict};
+use crate::state::{
+    Command, CommandResult, FleetState, HealthState, OperatorAction, RevisionVerdict,
+};
 
 /// Longest bootstrap token lifetime an operator may ask for.
 const MAX_TOKEN_TTL_SECONDS: u64 = 7 * 24 * 3600;
@@ -38,12 +40,15 @@ impl AdminApi {
     }
 
     fn declared_clusters(&self) -> BTreeSet<String> {
-        self.context.store.read(|state| {
-            match state.latest_valid_revision().map(|record| &record.verdict) {
-                Some(RevisionVerdict::Valid { digests }) => digests.keys().cloned().collect(),
-                _ => BTreeSet::new(),
-            }
-        })
+        self.context.store.read(declared_clusters)
+    }
+}
+
+/// The clusters of the latest valid revision.
+fn declared_clusters(state: &FleetState) -> BTreeSet<String> {
+    match state.latest_valid_revision().map(|record| &record.verdict) {
+        Some(RevisionVerdict::Valid { digests }) => digests.keys().cloned().collect(),
+        _ => BTreeSet::new(),
     }
 }
 
@@ -60,7 +65,15 @@ impl AdminService for AdminApi {
         let actor = require_admin(&request)?;
         let request = request.into_inner();
         let cluster = request.cluster.trim().to_owned();
-        if !self.declared_clusters().contains(&cluster) {
+        let declared = self
+            .context
+            .store
+            .read_caught_up(
+                |state| declared_clusters(state).contains(&cluster),
+                |declared| !declared,
+            )
+            .await;
+        if !declared {
             return Err(Status::not_found(format!(
                 "cluster '{cluster}' is not declared in the fleet repository (clusters/{cluster}.yaml at the latest valid revision)"
             )));

@@ -18,7 +18,7 @@ use super::renewal::{self, check_csr_size};
 use super::session::run_session;
 use crate::clock::now_ms;
 use crate::pki::{Identity, hash_token};
-use crate::state::{Command, CommandResult, RevisionVerdict};
+use crate::state::{Command, CommandResult, FleetState, RevisionVerdict};
 
 /// Messages buffered towards one agent before the session waits (backpressure).
 const OUTBOUND_BUFFER: usize = 8;
@@ -54,14 +54,19 @@ impl AgentService for AgentApi {
         }
         check_csr_size(&request.csr_pem)?;
         let store = &self.context.store;
-        let declared = store.read(|state| {
-            state
-                .latest_valid_revision()
-                .is_some_and(|record| match &record.verdict {
-                    RevisionVerdict::Valid { digests } => digests.contains_key(&cluster),
-                    RevisionVerdict::Invalid { .. } => false,
-                })
-        });
+        let declared = store
+            .read_caught_up(
+                |state| {
+                    state
+                        .latest_valid_revision()
+                        .is_some_and(|record| match &record.verdict {
+                            RevisionVerdict::Valid { digests } => digests.contains_key(&cluster),
+                            RevisionVerdict::Invalid { .. } => false,
+                        })
+                },
+                |declared| !declared,
+            )
+            .await;
         if !declared {
             return Err(Status::not_found(format!(
                 "cluster '{cluster}' is not declared in the fleet repository (clusters/{cluster}.yaml)"
@@ -70,22 +75,14 @@ impl AgentService for AgentApi {
         let token_hash = hash_token(&request.token);
         // Check before signing anything; the Raft write below decides races.
         let now = now_ms();
-        let refusal = store.read(|state| match state.tokens.get(&token_hash) {
-            None => Some("unknown bootstrap token".to_owned()),
-            Some(token) if token.used_at_ms.is_some() => {
-                Some("bootstrap token was already used".to_owned())
-            }
-            Some(token) if now >= token.expires_at_ms => {
-                Some("bootstrap token has expired".to_owned())
-            }
-            Some(token) if token.cluster != cluster => Some(format!(
-                "bootstrap token is for cluster '{}', not '{cluster}'",
-                token.cluster
-            )),
-            Some(_) => None,
-        });
+        let refusal = store
+            .read_caught_up(
+                |state| token_refusal(state, &token_hash, &cluster, now),
+                |refusal| refusal == &Some(TokenRefusal::Unknown),
+            )
+            .await;
         if let Some(reason) = refusal {
-            return Err(Status::permission_denied(reason));
+            return Err(Status::permission_denied(reason.to_string()));
         }
         let validity = self.context.config.enrollment.certificate_validity.0;
         let identity = Identity::Cluster(cluster.clone());
@@ -146,5 +143,47 @@ impl AgentService for AgentApi {
             Duration::from_secs(30),
         ));
         Ok(Response::new(Box::pin(ReceiverStream::new(receiver))))
+    }
+}
+
+/// Why a bootstrap token cannot enroll `cluster`, as this node's state
+/// knows it.
+#[derive(Debug, PartialEq, Eq)]
+enum TokenRefusal {
+    Unknown,
+    Used,
+    Expired,
+    OtherCluster { token_for: String, asked: String },
+}
+
+impl std::fmt::Display for TokenRefusal {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Unknown => write!(formatter, "unknown bootstrap token"),
+            Self::Used => write!(formatter, "bootstrap token was already used"),
+            Self::Expired => write!(formatter, "bootstrap token has expired"),
+            Self::OtherCluster { token_for, asked } => write!(
+                formatter,
+                "bootstrap token is for cluster '{token_for}', not '{asked}'"
+            ),
+        }
+    }
+}
+
+fn token_refusal(
+    state: &FleetState,
+    token_hash: &str,
+    cluster: &str,
+    now_ms: u64,
+) -> Option<TokenRefusal> {
+    match state.tokens.get(token_hash) {
+        None => Some(TokenRefusal::Unknown),
+        Some(token) if token.used_at_ms.is_some() => Some(TokenRefusal::Used),
+        Some(token) if now_ms >= token.expires_at_ms => Some(TokenRefusal::Expired),
+        Some(token) if token.cluster != cluster => Some(TokenRefusal::OtherCluster {
+            token_for: token.cluster.clone(),
+            asked: cluster.to_owned(),
+        }),
+        Some(_) => None,
     }
 }

@@ -20,10 +20,12 @@ use super::context::ApiContext;
 use super::token_lifetime::token_lifetime;
 use crate::clock::now_ms;
 use crate::pki::{Identity, SecretToken, hash_token};
-use crate::state::{Command, CommandResult};
+use crate::state::{Command, CommandResult, FleetState};
 
 /// Validity of a joining node's certificate (as `fleet-hub init` issues).
 const NODE_CERTIFICATE_VALIDITY: Duration = Duration::from_secs(365 * 24 * 3600);
+/// The refusal of a join token this node does not know.
+const UNKNOWN_JOIN_TOKEN: &str = "unknown join token";
 /// Default lifetime of a join token.
 const DEFAULT_JOIN_TOKEN_TTL: Duration = Duration::from_secs(3600);
 /// Longest join token lifetime an operator may ask for.
@@ -90,20 +92,21 @@ impl MembershipService for MembershipApi {
         }
         let token_hash = hash_token(&request.token);
         let now = now_ms();
-        let refusal = self
-            .context
-            .store
-            .read(|state| match state.join_tokens.get(&token_hash) {
-                None => Some("unknown join token".to_owned()),
-                Some(token) if token.used_at_ms.is_some() => {
-                    Some("join token was already used".to_owned())
-                }
-                Some(token) if now >= token.expires_at_ms => {
-                    Some("join token has expired".to_owned())
-                }
-                Some(_) => state.hub_node_conflict(request.node_id, &name),
-            });
-        if let Some(reason) = refusal {
+        let store = &self.context.store;
+        let refusal = |state: &FleetState| match state.join_tokens.get(&token_hash) {
+            None => Some(UNKNOWN_JOIN_TOKEN.to_owned()),
+            Some(token) if token.used_at_ms.is_some() => {
+                Some("join token was already used".to_owned())
+            }
+            Some(token) if now >= token.expires_at_ms => Some("join token has expired".to_owned()),
+            Some(_) => state.hub_node_conflict(request.node_id, &name),
+        };
+        let refused = store
+            .read_caught_up(refusal, |refused| {
+                refused.as_deref() == Some(UNKNOWN_JOIN_TOKEN)
+            })
+            .await;
+        if let Some(reason) = refused {
             return Err(Status::permission_denied(reason));
         }
         let mut dns_names = vec!["localhost".to_owned()];
