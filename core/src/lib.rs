@@ -19,6 +19,9 @@ pub mod rollout;
 pub mod source;
 pub mod yaml;
 
+#[cfg(test)]
+mod test_support;
+
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use render::{ClusterRender, Renderer};
 pub use repository::FleetRepository;

@@ -51,14 +51,14 @@ pub fn diff_objects(old: Option<&ClusterRender>, new: &ClusterRender) -> Vec<Obj
                 key,
                 ChangeKind::Added,
                 "",
-                &to_yaml(&object.value),
+                &to_yaml(&object.value()),
             )),
             Some((_, previous)) if previous.digest != object.digest => changes.push(change(
                 app,
                 key,
                 ChangeKind::Changed,
-                &to_yaml(&previous.value),
-                &to_yaml(&object.value),
+                &to_yaml(&previous.value()),
+                &to_yaml(&object.value()),
             )),
             Some(_) => {}
         }
@@ -69,7 +69,7 @@ pub fn diff_objects(old: Option<&ClusterRender>, new: &ClusterRender) -> Vec<Obj
                 app,
                 key,
                 ChangeKind::Removed,
-                &to_yaml(&object.value),
+                &to_yaml(&object.value()),
                 "",
             ));
         }

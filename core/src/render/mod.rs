@@ -14,6 +14,7 @@ mod object;
 mod output;
 pub mod overlay;
 mod renderer;
+mod template;
 pub mod variables;
 
 pub use kinds::{apply_rank, is_cluster_scoped_builtin};

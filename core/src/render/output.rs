@@ -3,25 +3,43 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use super::canonical::{canonical_bytes, digest, to_yaml};
+use super::canonical::{digest, to_yaml};
 use super::object::ObjectKey;
 use crate::model::{FleetDuration, IgnoreDifference, SyncPolicy};
 
 /// One object of a cluster's desired state.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RenderedObject {
     /// The object's identity.
     pub key: ObjectKey,
-    /// The object, canonical (keys sorted).
-    pub value: Value,
     /// sha256 of the object's canonical bytes.
     pub digest: String,
-    /// The canonical bytes themselves (compact JSON, keys sorted) — what the
-    /// hub sends; kept so that nothing serializes the object twice.
-    #[serde(skip)]
+    /// The object's canonical bytes (compact JSON, keys sorted) — what the
+    /// hub sends and what the digest is taken over. The object itself is
+    /// [`Self::value`], parsed from these on demand.
     pub canonical_json: String,
     /// `file:line` of the document that defined it.
     pub source: String,
+}
+
+impl RenderedObject {
+    /// The object, canonical (keys sorted).
+    pub fn value(&self) -> Value {
+        // The bytes were serialized from a `Value`; they always parse.
+        serde_json::from_str(&self.canonical_json).unwrap_or(Value::Null)
+    }
+}
+
+impl Serialize for RenderedObject {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut object = serializer.serialize_struct("RenderedObject", 4)?;
+        object.serialize_field("key", &self.key)?;
+        object.serialize_field("value", &self.value())?;
+        object.serialize_field("digest", &self.digest)?;
+        object.serialize_field("source", &self.source)?;
+        object.end()
+    }
 }
 
 /// One app's desired state on one cluster.
@@ -45,9 +63,23 @@ pub struct AppRender {
 }
 
 impl AppRender {
+    /// sha256 over the canonical JSON array of `objects` — the bytes
+    /// joined, never serialized again.
     pub(crate) fn digest_of(objects: &[RenderedObject]) -> String {
-        let values: Vec<&Value> = objects.iter().map(|object| &object.value).collect();
-        digest(&canonical_bytes(&serde_json::json!(values)))
+        let length = objects
+            .iter()
+            .map(|object| object.canonical_json.len() + 1)
+            .sum::<usize>();
+        let mut array = Vec::with_capacity(length + 2);
+        array.push(b'[');
+        for (index, object) in objects.iter().enumerate() {
+            if index > 0 {
+                array.push(b',');
+            }
+            array.extend_from_slice(object.canonical_json.as_bytes());
+        }
+        array.push(b']');
+        digest(&array)
     }
 }
 
@@ -90,7 +122,7 @@ impl ClusterRender {
         let mut stream = String::new();
         for (_, object) in self.objects() {
             stream.push_str("---\n");
-            stream.push_str(&to_yaml(&object.value));
+            stream.push_str(&to_yaml(&object.value()));
         }
         stream
     }

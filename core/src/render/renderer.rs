@@ -5,8 +5,10 @@
 //! overlays) depends only on (app, environment) and is cached per pair.
 //! Stage two substitutes variables; its inputs are the values of exactly the
 //! variables the app references, so its output is cached by those values and
-//! shared by every cluster that resolves them alike. What is left per cluster
-//! is cheap: namespace and label defaults, sorting and digests.
+//! shared by every cluster that resolves them alike. Stage three (defaults,
+//! apply order, canonical JSON) is done once per substitution too, with a
+//! hole for the cluster's name ([`super::template`]); what is left per
+//! cluster is filling the hole and the digests.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -16,10 +18,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 use serde_json::Value;
 
 use super::app_source::{self, AppSource};
-use super::canonical::{canonical_bytes, canonicalize_in_place, digest};
-use super::kinds::{apply_rank, is_cluster_scoped_builtin};
-use super::object::{ObjectKey, SourceObject, group_of};
-use super::output::{AppRender, ClusterRender, RenderedObject};
+use super::object::{ObjectKey, SourceObject};
+use super::output::{AppRender, ClusterRender};
+use super::template::{AppTemplate, Scopes};
 use super::variables::{VariableScope, substitute};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::model::{App, Cluster};
@@ -35,6 +36,8 @@ pub const FALLBACK_NAMESPACE: &str = "default";
 type SourceKey = (String, String);
 type SubstitutionKey = (String, String, Vec<(String, Option<Value>)>);
 type Shared<T> = Arc<Result<T, Diagnostics>>;
+/// The custom kinds' scopes a cluster receives, sorted (a cache key).
+type ScopesKey = Vec<((String, String), bool)>;
 
 /// How much work the renderer did and how much it reused.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -55,6 +58,7 @@ pub struct Renderer {
     repository: Arc<FleetRepository>,
     sources: Mutex<HashMap<SourceKey, Shared<AppSource>>>,
     substitutions: Mutex<HashMap<SubstitutionKey, Shared<Vec<SourceObject>>>>,
+    templates: Mutex<HashMap<(usize, ScopesKey), Shared<AppTemplate>>>,
     export: OnceLock<Result<(tempfile::TempDir, Arc<Path>), String>>,
     sources_built: AtomicUsize,
     substitutions_built: AtomicUsize,
@@ -69,6 +73,7 @@ impl Renderer {
             repository,
             sources: Mutex::default(),
             substitutions: Mutex::default(),
+            templates: Mutex::default(),
             export: OnceLock::new(),
             sources_built: AtomicUsize::new(0),
             substitutions_built: AtomicUsize::new(0),
@@ -141,17 +146,24 @@ impl Renderer {
             .collect();
         let scopes = custom_resource_scopes(sources.iter().flat_map(|(_, source)| &source.objects));
         let mut rendered = Vec::new();
+        let scopes_key = scopes_key(&scopes);
         for (app, source) in &sources {
             let substituted = self.substitute(app, cluster, source);
-            match &*substituted {
-                Ok(objects) => match finish_app(app, cluster, objects, &scopes) {
-                    Ok(app_render) => {
-                        self.app_renders.fetch_add(1, Ordering::Relaxed);
-                        rendered.push(app_render);
-                    }
-                    Err(found) => problems.0.extend(found.0),
-                },
-                Err(found) => problems.0.extend(found.0.iter().cloned()),
+            if let Err(found) = &*substituted {
+                problems.0.extend(found.0.iter().cloned());
+                continue;
+            }
+            match &*self.template(app, &substituted, &scopes, &scopes_key) {
+                Ok(template) => {
+                    self.app_renders.fetch_add(1, Ordering::Relaxed);
+                    rendered.push(template.render(app, cluster_name));
+                }
+                Err(found) => problems.0.extend(
+                    found
+                        .0
+                        .iter()
+                        .map(|problem| problem.clone().for_cluster(cluster_name)),
+                ),
             }
         }
         check_duplicates(&rendered, cluster_name, &mut problems);
@@ -179,6 +191,30 @@ impl Renderer {
         );
         let built = Arc::new(built);
         lock(&self.sources).insert(key, built.clone());
+        built
+    }
+
+    /// The finished template of `substituted` (an entry of the
+    /// substitution cache) under `scopes`, built on first use.
+    fn template(
+        &self,
+        app: &App,
+        substituted: &Shared<Vec<SourceObject>>,
+        scopes: &Scopes,
+        scopes_key: &ScopesKey,
+    ) -> Shared<AppTemplate> {
+        // The substitution cache keeps every entry for the renderer's life,
+        // so its address names it for as long as this cache exists.
+        let key = (Arc::as_ptr(substituted) as usize, scopes_key.clone());
+        if let Some(found) = lock(&self.templates).get(&key) {
+            return found.clone();
+        }
+        let built = match &**substituted {
+            Ok(objects) => AppTemplate::build(app, objects, scopes),
+            Err(found) => Err(found.clone()),
+        };
+        let built = Arc::new(built);
+        lock(&self.templates).insert(key, built.clone());
         built
     }
 
@@ -278,11 +314,18 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+fn scopes_key(scopes: &Scopes) -> ScopesKey {
+    let mut key: ScopesKey = scopes
+        .iter()
+        .map(|(kind, namespaced)| (kind.clone(), *namespaced))
+        .collect();
+    key.sort();
+    key
+}
+
 /// Scopes of the custom kinds defined by CRDs the cluster receives:
 /// (group, kind) → namespaced.
-fn custom_resource_scopes<'a>(
-    objects: impl Iterator<Item = &'a SourceObject>,
-) -> HashMap<(String, String), bool> {
+fn custom_resource_scopes<'a>(objects: impl Iterator<Item = &'a SourceObject>) -> Scopes {
     objects
         .filter(|object| {
             object.value.get("kind").and_then(Value::as_str) == Some("CustomResourceDefinition")
@@ -295,121 +338,6 @@ fn custom_resource_scopes<'a>(
             Some(((group, kind), namespaced))
         })
         .collect()
-}
-
-/// Stage three: defaults, identity, sorting and digests for one cluster.
-fn finish_app(
-    app: &App,
-    cluster: &Cluster,
-    objects: &[SourceObject],
-    scopes: &HashMap<(String, String), bool>,
-) -> Result<AppRender, Diagnostics> {
-    let mut problems = Diagnostics::new();
-    let mut rendered = Vec::with_capacity(objects.len());
-    for object in objects {
-        let at = |message: String| {
-            Diagnostic::at(object.origin.file.clone(), object.origin.line, message)
-                .for_cluster(&cluster.name)
-                .for_app(&app.name)
-        };
-        let mut value = object.value.clone();
-        let Some(map) = value.as_object_mut() else {
-            problems.push(at(
-                "a manifest must be a mapping (a Kubernetes object)".to_owned()
-            ));
-            continue;
-        };
-        let (Some(api_version), Some(kind)) = (
-            map.get("apiVersion")
-                .and_then(Value::as_str)
-                .map(str::to_owned),
-            map.get("kind").and_then(Value::as_str).map(str::to_owned),
-        ) else {
-            problems.push(at("a manifest needs apiVersion and kind".to_owned()));
-            continue;
-        };
-        let group = group_of(&api_version).to_owned();
-        let namespaced = if is_cluster_scoped_builtin(&group, &kind) {
-            false
-        } else {
-            scopes
-                .get(&(group.clone(), kind.clone()))
-                .copied()
-                .unwrap_or(true)
-        };
-        let metadata = map
-            .entry("metadata")
-            .or_insert_with(|| Value::Object(serde_json::Map::new()));
-        let Some(metadata) = metadata.as_object_mut() else {
-            problems.push(at("metadata must be a mapping".to_owned()));
-            continue;
-        };
-        if namespaced && !metadata.contains_key("namespace") {
-            let namespace = app.spec.namespace.as_deref().unwrap_or(FALLBACK_NAMESPACE);
-            metadata.insert("namespace".to_owned(), Value::String(namespace.to_owned()));
-        }
-        if !namespaced {
-            metadata.remove("namespace");
-        }
-        let labels = metadata
-            .entry("labels")
-            .or_insert_with(|| Value::Object(serde_json::Map::new()));
-        if let Some(labels) = labels.as_object_mut() {
-            labels.insert(APP_LABEL.to_owned(), Value::String(app.name.clone()));
-            labels.insert(
-                CLUSTER_LABEL.to_owned(),
-                Value::String(cluster.name.clone()),
-            );
-        } else {
-            problems.push(at("metadata.labels must be a mapping".to_owned()));
-            continue;
-        }
-        let key = match ObjectKey::of(&value) {
-            Ok(key) => key,
-            Err(missing) => {
-                problems.push(at(format!("invalid manifest: {missing}")));
-                continue;
-            }
-        };
-        canonicalize_in_place(&mut value);
-        let bytes = canonical_bytes(&value);
-        rendered.push(RenderedObject {
-            key,
-            digest: digest(&bytes),
-            // serde_json writes UTF-8; the fallback is never taken.
-            canonical_json: String::from_utf8(bytes).unwrap_or_default(),
-            value,
-            source: format!("{}:{}", object.origin.file, object.origin.line),
-        });
-    }
-    if !problems.is_empty() {
-        return Err(problems);
-    }
-    rendered.sort_by(|a, b| {
-        (
-            apply_rank(&a.key.kind),
-            &a.key.name,
-            &a.key.namespace,
-            &a.key.kind,
-            &a.key.group,
-        )
-            .cmp(&(
-                apply_rank(&b.key.kind),
-                &b.key.name,
-                &b.key.namespace,
-                &b.key.kind,
-                &b.key.group,
-            ))
-    });
-    Ok(AppRender {
-        app: app.name.clone(),
-        sync: app.spec.sync,
-        depends_on: app.spec.depends_on.clone(),
-        ignore_differences: app.spec.ignore_differences.clone(),
-        health_timeout: app.spec.health_timeout,
-        digest: AppRender::digest_of(&rendered),
-        objects: rendered,
-    })
 }
 
 /// An object may be rendered once per cluster: two apps (or two documents)

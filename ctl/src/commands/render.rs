@@ -47,7 +47,7 @@ pub fn run(args: &RenderArgs) -> Result<(), CliError> {
     };
     match args.output {
         OutputFormat::Json => {
-            let items: Vec<_> = objects.iter().map(|object| &object.value).collect();
+            let items: Vec<_> = objects.iter().map(|object| object.value()).collect();
             let list = json!({"apiVersion": "v1", "kind": "List", "items": items});
             println!(
                 "{}",
@@ -58,7 +58,7 @@ pub fn run(args: &RenderArgs) -> Result<(), CliError> {
             let mut stream = String::new();
             for object in &objects {
                 stream.push_str("---\n");
-                stream.push_str(&to_yaml(&object.value));
+                stream.push_str(&to_yaml(&object.value()));
             }
             print!("{stream}");
         }
