@@ -11,6 +11,7 @@ use serde::de::DeserializeOwned;
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::model::{App, Cluster, Environment, Fleet, Kind, Resource, parse_resource};
+use crate::repository::FleetRepository;
 use crate::source::Snapshot;
 use crate::yaml::parse_single;
 
@@ -32,7 +33,7 @@ pub(super) struct LoadedFiles {
     pub problems: Diagnostics,
 }
 
-pub(super) fn load(snapshot: &Snapshot) -> LoadedFiles {
+pub(super) fn load(snapshot: &Snapshot, previous: Option<&FleetRepository>) -> LoadedFiles {
     let mut loaded = LoadedFiles::default();
     if snapshot.contains(FLEET_FILE) {
         loaded.fleet = read_resource(
@@ -53,6 +54,7 @@ pub(super) fn load(snapshot: &Snapshot) -> LoadedFiles {
         snapshot,
         "clusters",
         Kind::Cluster,
+        &|path, stem| unchanged(snapshot, previous?, path, &previous?.clusters, stem),
         &mut loaded.problems,
         &mut ignored,
     );
@@ -60,6 +62,7 @@ pub(super) fn load(snapshot: &Snapshot) -> LoadedFiles {
         snapshot,
         "environments",
         Kind::Environment,
+        &|path, stem| unchanged(snapshot, previous?, path, &previous?.environments, stem),
         &mut loaded.problems,
         &mut loaded.unreadable_environments,
     );
@@ -97,6 +100,7 @@ fn read_folder<S: DeserializeOwned + Default + Send>(
     snapshot: &Snapshot,
     folder: &str,
     kind: Kind,
+    reuse: &(dyn Fn(&str, &str) -> Option<Resource<S>> + Sync),
     problems: &mut Diagnostics,
     unreadable: &mut BTreeSet<String>,
 ) -> BTreeMap<String, Resource<S>> {
@@ -116,7 +120,8 @@ fn read_folder<S: DeserializeOwned + Default + Send>(
             .iter()
             .map(|(path, stem)| {
                 let mut found = Diagnostics::new();
-                let resource = read_resource(snapshot, path, kind, Some(stem), &mut found);
+                let resource = reuse(path, stem)
+                    .or_else(|| read_resource(snapshot, path, kind, Some(stem), &mut found));
                 ((*stem).to_owned(), resource, found)
             })
             .collect()
@@ -153,6 +158,24 @@ fn read_folder<S: DeserializeOwned + Default + Send>(
         }
     }
     resources
+}
+
+/// The resource `previous` parsed from `path`, when the file's bytes are
+/// the same in `snapshot` (a repository that loaded had no problem in it).
+fn unchanged<S: Clone>(
+    snapshot: &Snapshot,
+    previous: &FleetRepository,
+    path: &str,
+    resources: &BTreeMap<String, Resource<S>>,
+    stem: &str,
+) -> Option<Resource<S>> {
+    let resource = resources.get(stem)?;
+    if resource.document.file != path {
+        return None;
+    }
+    let now = snapshot.read_text(path).ok()??;
+    let before = previous.snapshot.read_text(path).ok()??;
+    (now == before).then(|| resource.clone())
 }
 
 /// Below this many files a folder is read on one thread.

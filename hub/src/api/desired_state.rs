@@ -72,10 +72,14 @@ impl DesiredStateCache {
             .mirror
             .snapshot(revision)
             .with_context(|| format!("reading revision {revision} from the mirror"))?;
-        let repository = FleetRepository::load(Arc::new(snapshot))
-            .map_err(|problems| anyhow::anyhow!("revision {revision} does not load: {problems}"))?;
-        let renderer = Arc::new(Renderer::new(Arc::new(repository)));
+        let previous = renderers.back().map(|(_, renderer)| renderer.clone());
         drop(renderers);
+        let repository = FleetRepository::load_after(
+            Arc::new(snapshot),
+            previous.as_ref().map(|renderer| renderer.repository()),
+        )
+        .map_err(|problems| anyhow::anyhow!("revision {revision} does not load: {problems}"))?;
+        let renderer = Arc::new(Renderer::new(Arc::new(repository)));
         self.insert(revision, renderer.clone());
         Ok(renderer)
     }
@@ -193,6 +197,12 @@ impl crate::git::RenderedRevisions for DesiredStateCache {
     fn remember_render(&self, revision: &str, render: &ClusterRender) {
         let recipe = Arc::new(self.recipe_of(render));
         lock(&self.rendered).insert(key(&render.cluster, revision), recipe);
+    }
+
+    fn latest(&self) -> Option<Arc<Renderer>> {
+        lock(&self.renderers)
+            .back()
+            .map(|(_, renderer)| renderer.clone())
     }
 
     fn forget(&self, revision: &str) {

@@ -59,6 +59,9 @@ pub trait RenderedRevisions: Send + Sync {
     fn remember_render(&self, revision: &str, render: &ClusterRender);
     /// `revision` turned out invalid: drop what was remembered of it.
     fn forget(&self, revision: &str);
+    /// The renderer remembered last, if any: loading a new revision takes
+    /// its unchanged cluster and environment files from it.
+    fn latest(&self) -> Option<Arc<Renderer>>;
 }
 
 impl GitSync {
@@ -181,7 +184,9 @@ fn render_verdict(
             return (RevisionVerdict::Invalid { errors }, None, None);
         }
     };
-    let repository = match FleetRepository::load(Arc::new(snapshot)) {
+    let previous = rendered.latest();
+    let previous = previous.as_ref().map(|renderer| renderer.repository());
+    let repository = match FleetRepository::load_after(Arc::new(snapshot), previous) {
         Ok(repository) => Arc::new(repository),
         Err(problems) => {
             let errors = problems.0.iter().map(ToString::to_string).collect();
