@@ -7,138 +7,21 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 use crate::binaries::binary;
+use crate::hub_node::{HubNode, node_ip};
 use crate::hub_process::{Run, fleetctl_with_config};
 use crate::link_proxy::LinkProxy;
-use crate::net::{free_port_on, http};
 
 /// Snapshot interval every cluster test node gets (small, so a node that
 /// was down or is new catches up from a snapshot).
 pub const TEST_SNAPSHOT_EVERY: u64 = 50;
 /// Log entries kept behind a snapshot in the tests.
 pub const TEST_LOGS_TO_KEEP: u64 = 10;
-
-/// One hub node process.
-pub struct HubNode {
-    pub name: String,
-    pub node_id: u64,
-    /// Where its real gRPC port listens.
-    pub listen: SocketAddr,
-    /// Its proxy: the address everyone reaches it at.
-    pub proxy: LinkProxy,
-    pub http: SocketAddr,
-    pub folder: PathBuf,
-    child: Option<Child>,
-}
-
-fn node_ip(node_id: u64) -> IpAddr {
-    format!("127.0.0.{}", 10 + node_id).parse().unwrap()
-}
-
-impl HubNode {
-    fn prepare(root: &Path, node_id: u64) -> (String, SocketAddr, SocketAddr, PathBuf, IpAddr) {
-        let ip = node_ip(node_id);
-        let listen = SocketAddr::new(ip, free_port_on(ip));
-        let http = SocketAddr::new(ip, free_port_on(ip));
-        let folder = root.join(format!("hub-{node_id}"));
-        (format!("hub-{node_id}"), listen, http, folder, ip)
-    }
-
-    /// `https://` endpoint (through its proxy).
-    pub fn endpoint(&self) -> String {
-        format!("https://{}", self.proxy.listen)
-    }
-
-    /// The address its peer connections come from.
-    pub fn ip(&self) -> IpAddr {
-        node_ip(self.node_id)
-    }
-
-    /// Starts `fleet-hub serve` (does not wait).
-    pub fn spawn(&mut self) {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.log_path())
-            .unwrap();
-        let child = Command::new(binary("fleet-hub"))
-            .args([
-                "serve",
-                "--config",
-                self.folder.join("hub.yaml").to_str().unwrap(),
-            ])
-            // FLEET_TEST_HUB_LOG (e.g. `info,openraft=info`) to see elections.
-            .env(
-                "FLEET_HUB_LOG",
-                std::env::var("FLEET_TEST_HUB_LOG")
-                    .unwrap_or_else(|_| "info,openraft=warn".to_owned()),
-            )
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        self.child = Some(child);
-    }
-
-    /// Whether `/readyz` says ready (a leader is known and Git was read).
-    pub fn ready(&self) -> bool {
-        matches!(http(self.http, "GET", "/readyz", &[], b""), Ok((200, _)))
-    }
-
-    /// Starts and waits until ready.
-    pub fn start(&mut self) {
-        self.spawn();
-        let started = Instant::now();
-        while !self.ready() {
-            if let Some(child) = &mut self.child
-                && let Ok(Some(status)) = child.try_wait()
-            {
-                panic!("{} exited with {status}:\n{}", self.name, self.log());
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(60),
-                "{} not ready:\n{}",
-                self.name,
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    /// kill -9 (and cut the connections its proxy held).
-    pub fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        self.proxy.cut_all();
-    }
-
-    /// Whether the process runs.
-    pub fn running(&self) -> bool {
-        self.child.is_some()
-    }
-
-    fn log_path(&self) -> PathBuf {
-        self.folder.with_extension("log")
-    }
-
-    /// The node's log so far.
-    pub fn log(&self) -> String {
-        std::fs::read_to_string(self.log_path()).unwrap_or_default()
-    }
-}
-
-impl Drop for HubNode {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
 
 /// A hub of `n` nodes and a fleetctl configuration listing all of them.
 pub struct HubCluster {
@@ -550,29 +433,5 @@ impl HubCluster {
                 })
                 .collect(),
         )
-    }
-}
-
-/// A small deterministic random sequence for test timing (seed printed by
-/// the tests, so a failing run can be repeated).
-pub struct TestRandom(u64);
-
-impl TestRandom {
-    /// Seeded from the clock.
-    pub fn from_clock() -> Self {
-        let seed = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos() as u64;
-        eprintln!("random seed {seed}");
-        Self(seed | 1)
-    }
-
-    /// A number in `0..bound`.
-    pub fn below(&mut self, bound: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % bound.max(1)
     }
 }

@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 use fleet_proto::CreateTokenRequest;
 use fleet_tests::agent_client::enroll;
 use fleet_tests::git_fixture::{FleetRemote, examples};
-use fleet_tests::hub_cluster::{HubCluster, TestRandom};
+use fleet_tests::hub_cluster::HubCluster;
+use fleet_tests::test_random::TestRandom;
 use serde_json::Value;
 
 const CLUSTERS: [&str; 8] = [
