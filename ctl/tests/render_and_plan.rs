@@ -422,3 +422,31 @@ fn a_bare_repository_is_read_at_head() {
         run.stderr
     );
 }
+
+#[test]
+fn bench_render_renders_a_generated_fleet_and_reloads_it_after_a_commit() {
+    let run = fleetctl(&[
+        "bench",
+        "render",
+        "--clusters",
+        "60",
+        "--apps",
+        "3",
+        "--runs",
+        "2",
+        "-o",
+        "json",
+    ])
+    .success();
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(report["clusters"], 60);
+    assert_eq!(report["apps"], 3);
+    assert_eq!(report["runs"], 2);
+    assert!(report["appRenders"].as_u64().unwrap() >= 60, "{report}");
+    assert!(
+        report["objects"].as_u64().unwrap() >= report["appRenders"].as_u64().unwrap(),
+        "{report}"
+    );
+    // The reload after the one-file commit ran once per run.
+    assert_eq!(report["reloadMs"].as_array().unwrap().len(), 2, "{report}");
+}

@@ -12,6 +12,7 @@ use serde::Serialize;
 use super::gen_fleet::generate;
 use crate::cli::BenchRenderArgs;
 use crate::error::CliError;
+use crate::git_cli::git;
 use crate::output::{OutputFormat, print_structured};
 
 #[derive(Serialize)]
@@ -24,6 +25,9 @@ struct RenderBenchmark {
     runs: usize,
     load_ms: Vec<f64>,
     render_ms: Vec<f64>,
+    /// Loading the next commit, which changes one cluster file, after the
+    /// last run's revision (what the hub does on a new commit).
+    reload_ms: Vec<f64>,
     stats: RenderStats,
 }
 
@@ -63,11 +67,12 @@ pub fn run(args: &BenchRenderArgs) -> Result<(), CliError> {
         );
         load_ms.push(millis(loaded));
         render_ms.push(millis(rendered));
-        last = Some((renderer.stats(), objects));
+        last = Some((renderer.stats(), objects, renderer_repository(&renderer)));
     }
-    let Some((stats, objects)) = last else {
+    let Some((stats, objects, previous)) = last else {
         return Ok(());
     };
+    let reload_ms = reload_after_one_change(&repository_path, &previous, args.runs.max(1))?;
     let report = RenderBenchmark {
         clusters: args.size.clusters,
         apps: args.size.apps,
@@ -76,6 +81,7 @@ pub fn run(args: &BenchRenderArgs) -> Result<(), CliError> {
         runs: load_ms.len(),
         load_ms,
         render_ms,
+        reload_ms,
         stats,
     };
     if args.output != OutputFormat::Table {
@@ -98,6 +104,11 @@ pub fn run(args: &BenchRenderArgs) -> Result<(), CliError> {
         report.runs
     );
     println!(
+        "reload, 1 file new  {:.1} ms (median of {}; unchanged files taken from the last load)",
+        median(&report.reload_ms),
+        report.reload_ms.len()
+    );
+    println!(
         "render all          {render:.1} ms (median of {})",
         report.runs
     );
@@ -113,6 +124,51 @@ pub fn run(args: &BenchRenderArgs) -> Result<(), CliError> {
         report.stats.substitutions_reused
     );
     Ok(())
+}
+
+fn renderer_repository(renderer: &Renderer) -> FleetRepository {
+    renderer.repository().clone()
+}
+
+/// Commits a change to one cluster file, then times loading that commit
+/// after `previous` (`FleetRepository::load_after`), `runs` times.
+fn reload_after_one_change(
+    repository_path: &std::path::Path,
+    previous: &FleetRepository,
+    runs: usize,
+) -> anyhow::Result<Vec<f64>> {
+    let Some(cluster) = previous.clusters.values().next() else {
+        return Ok(Vec::new());
+    };
+    let file = repository_path.join(&cluster.document.file);
+    let mut text =
+        std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+    text.push_str("# touched by fleetctl bench render\n");
+    std::fs::write(&file, text).with_context(|| format!("writing {}", file.display()))?;
+    git(
+        repository_path,
+        &[
+            "commit",
+            "--quiet",
+            "--all",
+            "--message",
+            "Touch one cluster",
+        ],
+    )?;
+    let mut reload_ms = Vec::new();
+    for _ in 0..runs {
+        let started = Instant::now();
+        let snapshot =
+            Snapshot::from_git(repository_path, "main").context("reading the changed fleet")?;
+        let reloaded = FleetRepository::load_after(Arc::new(snapshot), Some(previous))
+            .map_err(|problems| anyhow::anyhow!("the changed fleet does not load: {problems}"))?;
+        reload_ms.push(millis(started.elapsed()));
+        anyhow::ensure!(
+            reloaded.clusters.len() == previous.clusters.len(),
+            "the changed fleet lost clusters"
+        );
+    }
+    Ok(reload_ms)
 }
 
 fn millis(duration: Duration) -> f64 {
