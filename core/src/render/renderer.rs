@@ -39,6 +39,23 @@ type Shared<T> = Arc<Result<T, Diagnostics>>;
 /// The custom kinds' scopes a cluster receives, sorted (a cache key).
 type ScopesKey = Vec<((String, String), bool)>;
 
+/// One entry of the substitution cache: an app's objects with one set of
+/// variable values, and the templates finished from them (per scopes).
+/// The templates live in the entry, so no other key can ever reach them.
+struct Substituted {
+    objects: Result<Vec<SourceObject>, Diagnostics>,
+    templates: Mutex<HashMap<ScopesKey, Shared<AppTemplate>>>,
+}
+
+impl Substituted {
+    fn new(objects: Result<Vec<SourceObject>, Diagnostics>) -> Arc<Self> {
+        Arc::new(Self {
+            objects,
+            templates: Mutex::default(),
+        })
+    }
+}
+
 /// How much work the renderer did and how much it reused.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -57,8 +74,7 @@ pub struct RenderStats {
 pub struct Renderer {
     repository: Arc<FleetRepository>,
     sources: Mutex<HashMap<SourceKey, Shared<AppSource>>>,
-    substitutions: Mutex<HashMap<SubstitutionKey, Shared<Vec<SourceObject>>>>,
-    templates: Mutex<HashMap<(usize, ScopesKey), Shared<AppTemplate>>>,
+    substitutions: Mutex<HashMap<SubstitutionKey, Arc<Substituted>>>,
     export: OnceLock<Result<(tempfile::TempDir, Arc<Path>), String>>,
     sources_built: AtomicUsize,
     substitutions_built: AtomicUsize,
@@ -73,7 +89,6 @@ impl Renderer {
             repository,
             sources: Mutex::default(),
             substitutions: Mutex::default(),
-            templates: Mutex::default(),
             export: OnceLock::new(),
             sources_built: AtomicUsize::new(0),
             substitutions_built: AtomicUsize::new(0),
@@ -149,11 +164,11 @@ impl Renderer {
         let scopes_key = scopes_key(&scopes);
         for (app, source) in &sources {
             let substituted = self.substitute(app, cluster, source);
-            if let Err(found) = &*substituted {
+            if let Err(found) = &substituted.objects {
                 problems.0.extend(found.0.iter().cloned());
                 continue;
             }
-            match &*self.template(app, &substituted, &scopes, &scopes_key) {
+            match &*template(app, &substituted, &scopes, &scopes_key) {
                 Ok(template) => {
                     self.app_renders.fetch_add(1, Ordering::Relaxed);
                     rendered.push(template.render(app, cluster_name));
@@ -194,30 +209,6 @@ impl Renderer {
         built
     }
 
-    /// The finished template of `substituted` (an entry of the
-    /// substitution cache) under `scopes`, built on first use.
-    fn template(
-        &self,
-        app: &App,
-        substituted: &Shared<Vec<SourceObject>>,
-        scopes: &Scopes,
-        scopes_key: &ScopesKey,
-    ) -> Shared<AppTemplate> {
-        // The substitution cache keeps every entry for the renderer's life,
-        // so its address names it for as long as this cache exists.
-        let key = (Arc::as_ptr(substituted) as usize, scopes_key.clone());
-        if let Some(found) = lock(&self.templates).get(&key) {
-            return found.clone();
-        }
-        let built = match &**substituted {
-            Ok(objects) => AppTemplate::build(app, objects, scopes),
-            Err(found) => Err(found.clone()),
-        };
-        let built = Arc::new(built);
-        lock(&self.templates).insert(key, built.clone());
-        built
-    }
-
     fn export_root(&self) -> Result<Arc<Path>, Diagnostic> {
         let export = self.export.get_or_init(|| {
             let directory = tempfile::Builder::new()
@@ -239,15 +230,10 @@ impl Renderer {
             .map_err(|message| Diagnostic::general(message.clone()))
     }
 
-    fn substitute(
-        &self,
-        app: &App,
-        cluster: &Cluster,
-        source: &AppSource,
-    ) -> Shared<Vec<SourceObject>> {
+    fn substitute(&self, app: &App, cluster: &Cluster, source: &AppSource) -> Arc<Substituted> {
         let repository = &*self.repository;
         let Some(environment) = repository.environments.get(&cluster.spec.environment) else {
-            return Arc::new(Err(Diagnostic::general(format!(
+            return Substituted::new(Err(Diagnostic::general(format!(
                 "unknown environment '{}'",
                 cluster.spec.environment
             ))
@@ -300,10 +286,33 @@ impl Renderer {
         } else {
             Err(problems)
         };
-        let result = Arc::new(result);
-        lock(&self.substitutions).insert(key, result.clone());
-        result
+        // Another thread may have built the same entry meanwhile: keep the
+        // first, so every cluster shares one entry (and its templates).
+        lock(&self.substitutions)
+            .entry(key)
+            .or_insert_with(|| Substituted::new(result))
+            .clone()
     }
+}
+
+/// The finished template of `substituted` under `scopes`, built on first use.
+fn template(
+    app: &App,
+    substituted: &Substituted,
+    scopes: &Scopes,
+    scopes_key: &ScopesKey,
+) -> Shared<AppTemplate> {
+    if let Some(found) = lock(&substituted.templates).get(scopes_key) {
+        return found.clone();
+    }
+    let built = match &substituted.objects {
+        Ok(objects) => AppTemplate::build(app, objects, scopes),
+        Err(found) => Err(found.clone()),
+    };
+    lock(&substituted.templates)
+        .entry(scopes_key.clone())
+        .or_insert_with(|| Arc::new(built))
+        .clone()
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

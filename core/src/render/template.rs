@@ -182,7 +182,7 @@ mod tests {
 
     use sha2::{Digest, Sha256};
 
-    use crate::render::{CLUSTER_LABEL, Renderer};
+    use crate::render::{APP_LABEL, CLUSTER_LABEL, Renderer};
     use crate::repository::FleetRepository;
     use crate::test_support::example;
 
@@ -215,6 +215,40 @@ mod tests {
         }
         // The work is shared: two clusters, one template per app.
         assert!(renderer.stats().app_renders >= 2);
+    }
+
+    #[test]
+    fn clusters_rendered_on_many_threads_at_once_get_only_their_own_apps_objects() {
+        // Threads racing to build the same shared entry once let one app's
+        // template be found under another app (a cache keyed by address).
+        let repository = Arc::new(FleetRepository::load(example(&[])).unwrap());
+        let clusters: Vec<String> = repository.clusters.keys().cloned().collect();
+        for _ in 0..4 {
+            let renderer = Renderer::new(repository.clone());
+            std::thread::scope(|scope| {
+                for _ in 0..4 {
+                    scope.spawn(|| {
+                        for cluster in &clusters {
+                            let render = renderer.render_cluster(cluster).unwrap();
+                            for (app, object) in render.objects() {
+                                let value = object.value();
+                                assert_eq!(value["metadata"]["labels"][APP_LABEL], app.app);
+                                assert_eq!(
+                                    value["metadata"]["labels"][CLUSTER_LABEL],
+                                    cluster.as_str()
+                                );
+                                assert!(
+                                    object.source.starts_with(&format!("apps/{}/", app.app)),
+                                    "{} in app {}",
+                                    object.source,
+                                    app.app
+                                );
+                            }
+                        }
+                    });
+                }
+            });
+        }
     }
 
     #[test]
