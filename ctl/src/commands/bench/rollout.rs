@@ -171,6 +171,12 @@ async fn measure(args: &BenchRolloutArgs) -> anyhow::Result<RolloutFigures> {
         {
             break view;
         }
+        if let Some(errors) = render_errors(&mut admin, &new_revision).await? {
+            bail!(
+                "the hub found the benchmark's commit {new_revision} invalid, so nothing rolls out:\n{}",
+                errors.join("\n")
+            );
+        }
         tokio::time::sleep(POLL).await;
     };
     let after = hub.reading()?;
@@ -356,6 +362,23 @@ fn release_to_held(
             })
             .collect(),
     )
+}
+
+/// The render errors of `revision`, once the hub recorded it as invalid.
+async fn render_errors(
+    admin: &mut AdminServiceClient<Channel>,
+    revision: &str,
+) -> anyhow::Result<Option<Vec<String>>> {
+    let revisions = admin
+        .list_revisions(ListRevisionsRequest {})
+        .await
+        .context("listing revisions")?
+        .into_inner()
+        .revisions;
+    Ok(revisions
+        .into_iter()
+        .find(|recorded| recorded.revision == revision && !recorded.valid)
+        .map(|recorded| recorded.errors))
 }
 
 async fn latest_revision(admin: &mut AdminServiceClient<Channel>) -> anyhow::Result<String> {
