@@ -369,25 +369,27 @@ async fn render_errors(
     admin: &mut AdminServiceClient<Channel>,
     revision: &str,
 ) -> anyhow::Result<Option<Vec<String>>> {
-    let revisions = admin
-        .list_revisions(ListRevisionsRequest {})
-        .await
-        .context("listing revisions")?
-        .into_inner()
-        .revisions;
-    Ok(revisions
+    Ok(revisions(admin)
+        .await?
         .into_iter()
         .find(|recorded| recorded.revision == revision && !recorded.valid)
         .map(|recorded| recorded.errors))
 }
 
-async fn latest_revision(admin: &mut AdminServiceClient<Channel>) -> anyhow::Result<String> {
-    let revisions = admin
+/// The revisions the hub recorded.
+async fn revisions(
+    admin: &mut AdminServiceClient<Channel>,
+) -> anyhow::Result<Vec<fleet_proto::RevisionSummary>> {
+    Ok(admin
         .list_revisions(ListRevisionsRequest {})
         .await
         .context("listing revisions")?
         .into_inner()
-        .revisions;
+        .revisions)
+}
+
+async fn latest_revision(admin: &mut AdminServiceClient<Channel>) -> anyhow::Result<String> {
+    let revisions = revisions(admin).await?;
     let latest = revisions
         .iter()
         .filter(|revision| revision.valid)
