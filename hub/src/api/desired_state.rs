@@ -72,14 +72,13 @@ impl DesiredStateCache {
             .mirror
             .snapshot(revision)
             .with_context(|| format!("reading revision {revision} from the mirror"))?;
-        let previous = renderers.back().map(|(_, renderer)| renderer.clone());
-        drop(renderers);
-        let repository = FleetRepository::load_after(
-            Arc::new(snapshot),
-            previous.as_ref().map(|renderer| renderer.repository()),
-        )
-        .map_err(|problems| anyhow::anyhow!("revision {revision} does not load: {problems}"))?;
+        // Loaded under the lock, so sessions missing the same revision at
+        // once wait for one load instead of each doing it.
+        let previous = renderers.back().map(|(_, renderer)| renderer.repository());
+        let repository = FleetRepository::load_after(Arc::new(snapshot), previous)
+            .map_err(|problems| anyhow::anyhow!("revision {revision} does not load: {problems}"))?;
         let renderer = Arc::new(Renderer::new(Arc::new(repository)));
+        drop(renderers);
         self.insert(revision, renderer.clone());
         Ok(renderer)
     }
