@@ -48,6 +48,7 @@ pub fn run(args: &BenchRenderArgs) -> Result<(), CliError> {
             Snapshot::from_git(&repository_path, "main").context("reading the generated fleet")?;
         let repository = Arc::new(FleetRepository::load(Arc::new(snapshot))?);
         let loaded = started.elapsed();
+        let loaded_repository = repository.clone();
         let renderer = Renderer::new(repository);
         let started = Instant::now();
         let renders = renderer.render_all();
@@ -67,7 +68,7 @@ pub fn run(args: &BenchRenderArgs) -> Result<(), CliError> {
         );
         load_ms.push(millis(loaded));
         render_ms.push(millis(rendered));
-        last = Some((renderer.stats(), objects, renderer_repository(&renderer)));
+        last = Some((renderer.stats(), objects, loaded_repository));
     }
     let Some((stats, objects, previous)) = last else {
         return Ok(());
@@ -124,10 +125,6 @@ pub fn run(args: &BenchRenderArgs) -> Result<(), CliError> {
         report.stats.substitutions_reused
     );
     Ok(())
-}
-
-fn renderer_repository(renderer: &Renderer) -> FleetRepository {
-    renderer.repository().clone()
 }
 
 /// Commits a change to one cluster file, then times loading that commit
