@@ -268,17 +268,34 @@ impl FleetState {
             record.agents.clear();
             record.revoked = false;
         }
-        record.agents.push(AgentRecord {
-            serial: serial.to_owned(),
-            issued_at_ms: at_ms,
-            expires_at_ms,
-        });
-        self.audit(
-            &format!("spiffe://fleet/cluster/{cluster}"),
+        self.add_certificate(
+            cluster,
+            serial,
             at_ms,
+            expires_at_ms,
             format!("enrolled cluster {cluster} (certificate {serial})"),
         );
         CommandResult::Applied
+    }
+
+    /// Records a certificate issued to `cluster`'s agent (which must have a
+    /// record) and audits it as done by the cluster.
+    pub(super) fn add_certificate(
+        &mut self,
+        cluster: &str,
+        serial: &str,
+        at_ms: u64,
+        expires_at_ms: u64,
+        action: String,
+    ) {
+        if let Some(record) = self.clusters.get_mut(cluster) {
+            record.agents.push(AgentRecord {
+                serial: serial.to_owned(),
+                issued_at_ms: at_ms,
+                expires_at_ms,
+            });
+        }
+        self.audit(&format!("spiffe://fleet/cluster/{cluster}"), at_ms, action);
     }
 
     pub(super) fn audit(&mut self, actor: &str, at_ms: u64, action: String) {

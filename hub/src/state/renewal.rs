@@ -6,7 +6,6 @@
 
 use super::command::CommandResult;
 use super::fleet_state::FleetState;
-use super::records::AgentRecord;
 
 impl FleetState {
     /// Records `serial` as a new certificate of `cluster`, issued to the
@@ -44,14 +43,11 @@ impl FleetState {
         record
             .agents
             .retain(|agent| agent.serial == previous_serial || agent.expires_at_ms > at_ms);
-        record.agents.push(AgentRecord {
-            serial: serial.to_owned(),
-            issued_at_ms: at_ms,
-            expires_at_ms,
-        });
-        self.audit(
-            &format!("spiffe://fleet/cluster/{cluster}"),
+        self.add_certificate(
+            cluster,
+            serial,
             at_ms,
+            expires_at_ms,
             format!(
                 "renewed the certificate of cluster {cluster} (certificate {serial} replaces {previous_serial})"
             ),
