@@ -33,6 +33,23 @@ pub fn fleet(root: &Path, clusters: &[&str]) {
     }
 }
 
+/// A fleet with `clusters` and one app, `web` (namespace `web`, prune and
+/// self-heal on), whose base is the ConfigMap `web-config` with
+/// `GREETING: hello`.
+pub fn web_fleet(root: &Path, clusters: &[&str]) {
+    fleet(root, clusters);
+    write(
+        root,
+        "apps/web/app.yaml",
+        &app_yaml("web", "web", true, true, ""),
+    );
+    write(
+        root,
+        "apps/web/base/config.yaml",
+        &config_map("web-config", "GREETING", "hello"),
+    );
+}
+
 /// The `app.yaml` of an app in `namespace` with a sync policy and extra spec lines.
 pub fn app_yaml(name: &str, namespace: &str, prune: bool, self_heal: bool, extra: &str) -> String {
     format!(

@@ -13,7 +13,7 @@ use fleet_tests::agent_support::{
 use fleet_tests::git_fixture::FleetRemote;
 use fleet_tests::hub_process::HubProcess;
 use fleet_tests::sim_cluster::SimCluster;
-use fleet_tests::tiny_fleet::{app_yaml, config_map, deployment, fleet, write};
+use fleet_tests::tiny_fleet::{app_yaml, config_map, deployment, web_fleet, write};
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -21,17 +21,7 @@ const WAIT: Duration = Duration::from_secs(60);
 fn agent_converges_a_cluster_prunes_removed_objects_and_reports_orphans() {
     let content = tempfile::tempdir().unwrap();
     let root = content.path();
-    fleet(root, &["edge-1"]);
-    write(
-        root,
-        "apps/web/app.yaml",
-        &app_yaml("web", "web", true, true, ""),
-    );
-    write(
-        root,
-        "apps/web/base/config.yaml",
-        &config_map("web-config", "GREETING", "hello"),
-    );
+    web_fleet(root, &["edge-1"]);
     write(
         root,
         "apps/web/base/extra.yaml",

@@ -10,7 +10,7 @@ use fleet_tests::agent_support::{cluster_status, eventually, synced_and_healthy,
 use fleet_tests::git_fixture::FleetRemote;
 use fleet_tests::hub_process::HubProcess;
 use fleet_tests::sim_cluster::SimCluster;
-use fleet_tests::tiny_fleet::{app_yaml, config_map, fleet, write};
+use fleet_tests::tiny_fleet::web_fleet;
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -24,17 +24,7 @@ fn greeting(cluster: &SimCluster) -> Option<String> {
 fn agent_self_heals_while_the_hub_is_down_and_the_hub_catches_up() {
     let content = tempfile::tempdir().unwrap();
     let root = content.path();
-    fleet(root, &["edge-1"]);
-    write(
-        root,
-        "apps/web/app.yaml",
-        &app_yaml("web", "web", true, true, ""),
-    );
-    write(
-        root,
-        "apps/web/base/config.yaml",
-        &config_map("web-config", "GREETING", "hello"),
-    );
+    web_fleet(root, &["edge-1"]);
     let remote = FleetRemote::with_content(root);
     let revision = remote.head();
     let mut hub = HubProcess::init(remote.bare().to_str().unwrap(), "1h");

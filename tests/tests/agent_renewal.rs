@@ -19,7 +19,7 @@ use fleet_tests::agent_support::{cluster_status, eventually, synced_and_healthy,
 use fleet_tests::git_fixture::{FleetRemote, examples};
 use fleet_tests::hub_process::HubProcess;
 use fleet_tests::sim_cluster::SimCluster;
-use fleet_tests::tiny_fleet::{app_yaml, config_map, fleet, write};
+use fleet_tests::tiny_fleet::{config_map, web_fleet, write};
 use serde_json::Value;
 use tonic::Code;
 
@@ -124,17 +124,7 @@ fn agent_renews_before_expiry_and_keeps_working_past_the_original_expiry() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let content = tempfile::tempdir().unwrap();
     let root = content.path();
-    fleet(root, &["edge-1"]);
-    write(
-        root,
-        "apps/web/app.yaml",
-        &app_yaml("web", "web", true, true, ""),
-    );
-    write(
-        root,
-        "apps/web/base/config.yaml",
-        &config_map("web-config", "GREETING", "hello"),
-    );
+    web_fleet(root, &["edge-1"]);
     let remote = FleetRemote::with_content(root);
     let first = remote.head();
     let mut hub = HubProcess::init(remote.bare().to_str().unwrap(), "1h");
