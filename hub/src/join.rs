@@ -104,6 +104,7 @@ pub async fn run(settings: &JoinSettings) -> anyhow::Result<PathBuf> {
             http_listen: settings.http_address,
             endpoints: vec![format!("https://{advertised}")],
             joined: true,
+            shutdown_grace: crate::config::shutdown_grace_default(),
         },
         data_dir: PathBuf::from("data"),
         tls: TlsConfig {

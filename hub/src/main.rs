@@ -191,7 +191,11 @@ fn main() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
-            match runtime.block_on(fleet_hub::app::serve(config)) {
+            let outcome = runtime.block_on(fleet_hub::app::serve(config));
+            // Blocking work still running (a render, a Git fetch) must not
+            // hold the exit beyond the shutdown grace.
+            runtime.shutdown_timeout(std::time::Duration::from_millis(500));
+            match outcome {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(error) => report(&error, 1),
             }
