@@ -214,3 +214,23 @@ async fn shutdown_signal() {
     }
     let _ = tokio::signal::ctrl_c().await;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_task_that_dies_is_an_error_naming_it_and_its_panic() {
+        let panicked = tokio::spawn(async { panic!("watch stream poisoned") }).await;
+        let error = task_stopped("reconciler", panicked);
+        assert_eq!(
+            error.to_string(),
+            "the reconciler task stopped: it panicked: watch stream poisoned"
+        );
+        let returned = tokio::spawn(async {}).await;
+        assert_eq!(
+            task_stopped("connection", returned).to_string(),
+            "the connection task stopped: it returned"
+        );
+    }
+}

@@ -29,6 +29,7 @@ use crate::pki::CertificateAuthority;
 use crate::raft::{PeerTls, RaftSettings, start};
 use crate::rollout::{ControllerSettings, RolloutDriver};
 use crate::store::FleetStore;
+use crate::supervisor::TaskSupervisor;
 
 fn read(path: &Path) -> anyhow::Result<String> {
     std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
@@ -112,10 +113,12 @@ pub async fn serve_until(
         .as_bytes()
         .to_vec();
 
+    let mut supervisor = TaskSupervisor::new();
     let sessions = Arc::new(Sessions::default());
-    let statuses = StatusBatcher::start(store.clone());
+    let (statuses, status_writer) = StatusBatcher::new(store.clone());
+    supervisor.spawn("status batcher", status_writer);
     let targets = TargetBoard::new(store.clone());
-    tokio::spawn(targets.clone().run());
+    supervisor.spawn("target board", targets.clone().run());
     let context = ApiContext {
         config: config.clone(),
         store: store.clone(),
@@ -173,11 +176,13 @@ pub async fn serve_until(
             sync: sync.clone(),
             metrics,
             webhook_secret: Arc::new(webhook_secret),
+            tasks: supervisor.health(),
         }),
     )
     .with_graceful_shutdown(stopped());
 
-    tokio::spawn(
+    supervisor.spawn(
+        "membership reconciler",
         MembershipReconciler::new(
             controller_store.clone(),
             config.node.id,
@@ -186,8 +191,11 @@ pub async fn serve_until(
         )
         .run(),
     );
-    tokio::spawn(sync.run());
-    tokio::spawn(RolloutDriver::new(controller_store, ControllerSettings::default()).run());
+    supervisor.spawn("git sync", sync.run());
+    supervisor.spawn(
+        "rollout driver",
+        RolloutDriver::new(controller_store, ControllerSettings::default()).run(),
+    );
     info!(
         node = %config.node.name,
         grpc = %config.node.grpc_listen,
@@ -223,6 +231,11 @@ pub async fn serve_until(
     let servers = async { tokio::join!(grpc, async { http.await }) };
     tokio::pin!(servers);
     let (deadline, (grpc, http)) = tokio::select! {
+        failure = supervisor.first_failure() => {
+            // Not a clean stop: exit non-zero so the node is restarted.
+            let _ = tokio::time::timeout(grace, raft.shutdown()).await;
+            return Err(anyhow::Error::new(failure).context("hub node stopped"));
+        }
         finished = &mut servers => (std::time::Instant::now() + grace, finished),
         deadline = hand_over => {
             let remaining = deadline.saturating_duration_since(std::time::Instant::now());

@@ -44,9 +44,16 @@ pub struct StatusBatcher {
 impl StatusBatcher {
     /// Starts the writer task over `store`.
     pub fn start(store: FleetStore) -> Self {
+        let (batcher, writer) = Self::new(store);
+        tokio::spawn(writer);
+        batcher
+    }
+
+    /// The batcher and its writer task, for the caller to spawn (and
+    /// supervise: the batcher is dead once the writer ends).
+    pub fn new(store: FleetStore) -> (Self, impl std::future::Future<Output = ()> + Send) {
         let (queue, receiver) = mpsc::channel(QUEUE);
-        tokio::spawn(write_batches(store, receiver));
-        Self { queue }
+        (Self { queue }, write_batches(store, receiver))
     }
 
     /// Records `cluster`'s new status; resolves once it is committed, with
