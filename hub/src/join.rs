@@ -178,6 +178,16 @@ pub async fn run(settings: &JoinSettings) -> anyhow::Result<PathBuf> {
     Ok(config_path)
 }
 
+fn write(path: &Path, text: &str, private: bool) -> anyhow::Result<()> {
+    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
+    if private {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+            .with_context(|| format!("restricting {}", path.display()))?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -236,14 +246,4 @@ mod tests {
         );
         assert!(!missing.exists(), "no file is created");
     }
-}
-
-fn write(path: &Path, text: &str, private: bool) -> anyhow::Result<()> {
-    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
-    if private {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-            .with_context(|| format!("restricting {}", path.display()))?;
-    }
-    Ok(())
 }
