@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -58,6 +59,10 @@ pub struct RunArgs {
     /// Log format.
     #[arg(long, env = env::LOG_FORMAT, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// On SIGTERM/SIGINT, how long the apply in flight may take to finish
+    /// before the agent exits anyway (`500ms`, `5s`, `1m`).
+    #[arg(long, env = env::SHUTDOWN_GRACE, default_value = "5s", value_parser = parse_duration)]
+    pub shutdown_grace: Duration,
 }
 
 /// How logs are written (always to stderr).
@@ -81,4 +86,37 @@ pub struct InstallArgs {
     /// The agent's container image.
     #[arg(long, default_value = crate::install::DEFAULT_IMAGE)]
     pub image: String,
+}
+
+/// Parses `500ms`, `5s` or `1m` (a bare number means seconds).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|character: char| character.is_ascii_alphabetic())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: u64 = number
+        .parse()
+        .map_err(|_| format!("invalid duration {text:?}: use for example 500ms, 5s or 1m"))?;
+    match unit {
+        "ms" => Ok(Duration::from_millis(value)),
+        "" | "s" => Ok(Duration::from_secs(value)),
+        "m" => Ok(Duration::from_secs(value * 60)),
+        _ => Err(format!(
+            "invalid duration {text:?}: use for example 500ms, 5s or 1m"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse() {
+        assert_eq!(parse_duration("5s"), Ok(Duration::from_secs(5)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
+        assert!(parse_duration("soon").is_err());
+    }
 }

@@ -75,6 +75,8 @@ pub struct Config {
     pub listen: Option<SocketAddr>,
     /// Log format.
     pub log_format: LogFormat,
+    /// On SIGTERM, how long the apply in flight may take to finish.
+    pub shutdown_grace: std::time::Duration,
 }
 
 /// Whether `name` is a DNS label (RFC 1123), as Kubernetes and the hub require.
@@ -142,6 +144,7 @@ impl Config {
             namespace: args.namespace,
             listen: args.listen,
             log_format: args.log_format,
+            shutdown_grace: args.shutdown_grace,
         })
     }
 }
@@ -161,6 +164,7 @@ mod tests {
             namespace: "fleet-system".into(),
             listen: None,
             log_format: LogFormat::Text,
+            shutdown_grace: std::time::Duration::from_secs(5),
         }
     }
 

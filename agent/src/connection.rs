@@ -5,7 +5,9 @@
 //! resending unchanged state) and the current status, so the hub's view
 //! catches up after an outage. When [`crate::renewal`] publishes a renewed
 //! certificate, the open session ends and the next one, dialled at once to
-//! the same endpoint, presents the new certificate.
+//! the same endpoint, presents the new certificate. When a hub node stops it
+//! says so (`reconnect_elsewhere`): the agent dials the next endpoint at
+//! once, without backoff.
 
 use std::time::Duration;
 
@@ -113,6 +115,8 @@ enum SessionEnd {
     Closed,
     /// The certificate was renewed: reconnect with the new one now.
     Renewed,
+    /// The hub node is stopping: reconnect to the next endpoint now.
+    Elsewhere,
 }
 
 /// The agent's link to the hub.
@@ -177,12 +181,18 @@ impl Connection {
             self.metrics.connected.set(0);
             if established {
                 backoff.reset();
+            }
+            if established && !matches!(outcome, Ok(SessionEnd::Elsewhere)) {
                 // Stay with an endpoint that worked.
                 index = index.wrapping_sub(1);
             }
             match outcome {
                 Ok(SessionEnd::Renewed) => {
                     info!(hub = %endpoint, "reconnecting with the renewed certificate");
+                    continue;
+                }
+                Ok(SessionEnd::Elsewhere) => {
+                    info!(hub = %endpoint, "the hub node is stopping: reconnecting to the next endpoint now");
                     continue;
                 }
                 Ok(SessionEnd::Closed) => info!(hub = %endpoint, "the hub closed the session"),
@@ -281,6 +291,10 @@ impl Connection {
                             }
                             Some(hub_message::Kind::Goodbye(reason)) => {
                                 return Err(ConnectionError::Goodbye { endpoint: endpoint.to_owned(), reason });
+                            }
+                            Some(hub_message::Kind::ReconnectElsewhere(reason)) => {
+                                info!(%reason, "the hub sends this agent to another node");
+                                return Ok(SessionEnd::Elsewhere);
                             }
                             None => {}
                         },

@@ -19,5 +19,7 @@ pub const NAMESPACE: &str = "FLEET_AGENT_NAMESPACE";
 pub const LISTEN: &str = "FLEET_AGENT_LISTEN";
 /// `--log-format`: `text` (default) or `json`.
 pub const LOG_FORMAT: &str = "FLEET_AGENT_LOG_FORMAT";
+/// How long the agent may take to stop on SIGTERM (`--shutdown-grace`).
+pub const SHUTDOWN_GRACE: &str = "FLEET_AGENT_SHUTDOWN_GRACE";
 /// Log filter in `tracing_subscriber::EnvFilter` syntax (default `info`).
 pub const LOG: &str = "FLEET_AGENT_LOG";

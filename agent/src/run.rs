@@ -1,6 +1,10 @@
 //! Wiring, in order: kube client → identity (enroll or reuse) → cached
 //! desired state → inventory → reconciler, certificate renewal, connection
-//! and the local HTTP server, each in its own task.
+//! and the local HTTP server, each in its own task. The reconciler,
+//! renewal and connection tasks are watched: one that ends or panics ends
+//! the agent with an error (exit code 1) so its supervisor restarts it. On
+//! SIGTERM/SIGINT the reconciler finishes its pass in flight (within the
+//! shutdown grace) and the agent exits 0.
 
 use std::time::Duration;
 
@@ -40,6 +44,15 @@ pub enum RunError {
     /// Enrollment failed.
     #[error(transparent)]
     Enroll(#[from] EnrollError),
+    /// A task that must run for as long as the agent does ended or
+    /// panicked: the process exits non-zero so it is restarted.
+    #[error("the {task} task stopped: {reason}")]
+    TaskStopped {
+        /// Which task (reconciler, certificate renewal, connection).
+        task: &'static str,
+        /// How it ended (the panic message if it panicked).
+        reason: String,
+    },
     /// The local HTTP port could not be bound.
     #[error("cannot listen on {address}: {source}")]
     Listen {
@@ -140,16 +153,51 @@ pub async fn run(config: Config) -> Result<(), RunError> {
         outbound,
         metrics,
     );
-    let reconciling = tokio::spawn(reconciler.run());
-    let renewing = tokio::spawn(renewal.run());
-    let connecting = tokio::spawn(connection.run());
-    tokio::select! {
-        _ = reconciling => error!("the reconciler stopped"),
-        _ = renewing => error!("certificate renewal stopped"),
-        _ = connecting => error!("the connection stopped"),
-        _ = shutdown_signal() => info!("stopping"),
+    let (stop_sender, stop) = tokio::sync::watch::channel(false);
+    let mut reconciling = tokio::spawn(reconciler.run_until(stop));
+    let mut renewing = tokio::spawn(renewal.run());
+    let mut connecting = tokio::spawn(connection.run());
+    let stopped = tokio::select! {
+        outcome = &mut reconciling => Err(task_stopped("reconciler", outcome)),
+        outcome = &mut renewing => Err(task_stopped("certificate renewal", outcome)),
+        outcome = &mut connecting => Err(task_stopped("connection", outcome)),
+        () = shutdown_signal() => Ok(()),
+    };
+    renewing.abort();
+    connecting.abort();
+    if let Err(error) = stopped {
+        reconciling.abort();
+        error!(%error, "stopping: a task the agent needs has stopped");
+        return Err(error);
+    }
+    info!(grace = ?config.shutdown_grace, "stopping: finishing the apply in flight");
+    let _ = stop_sender.send(true);
+    match tokio::time::timeout(config.shutdown_grace, &mut reconciling).await {
+        Ok(_) => info!("stopped"),
+        Err(_) => {
+            reconciling.abort();
+            warn!(grace = ?config.shutdown_grace, "stopping: the apply in flight did not finish within the shutdown grace");
+        }
     }
     Ok(())
+}
+
+/// The error for a task that ended although it should run forever.
+fn task_stopped(task: &'static str, outcome: Result<(), tokio::task::JoinError>) -> RunError {
+    let reason = match outcome {
+        Ok(()) => "it returned".to_owned(),
+        Err(error) if error.is_panic() => {
+            let payload = error.into_panic();
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|text| (*text).to_owned())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".to_owned());
+            format!("it panicked: {message}")
+        }
+        Err(error) => format!("it was cancelled: {error}"),
+    };
+    RunError::TaskStopped { task, reason }
 }
 
 async fn shutdown_signal() {
@@ -165,4 +213,24 @@ async fn shutdown_signal() {
         }
     }
     let _ = tokio::signal::ctrl_c().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_task_that_dies_is_an_error_naming_it_and_its_panic() {
+        let panicked = tokio::spawn(async { panic!("watch stream poisoned") }).await;
+        let error = task_stopped("reconciler", panicked);
+        assert_eq!(
+            error.to_string(),
+            "the reconciler task stopped: it panicked: watch stream poisoned"
+        );
+        let returned = tokio::spawn(async {}).await;
+        assert_eq!(
+            task_stopped("connection", returned).to_string(),
+            "the connection task stopped: it returned"
+        );
+    }
 }

@@ -1,5 +1,9 @@
 //! Reaching a hub: the context from fleetctl's configuration file, an mTLS
 //! gRPC channel with the admin certificate, the endpoints tried in order.
+//! When the context's first endpoint does not answer and another does, the
+//! endpoint list is refreshed from the hub's members (`hub members`) and
+//! written back to the file, as etcd clients sync their endpoints — so a
+//! context that knew one node learns the others while any of them answers.
 
 use std::path::Path;
 
@@ -42,7 +46,7 @@ pub async fn membership_client(
 /// endpoint of the chosen hub (any node serves fleetctl).
 pub async fn hub_channel(args: &HubArgs) -> Result<Channel, CliError> {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let context = hub_context(args)?;
+    let (path, context) = located_context(args)?;
     let read = |file: &Path| {
         std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))
     };
@@ -53,7 +57,7 @@ pub async fn hub_channel(args: &HubArgs) -> Result<Channel, CliError> {
             read(&context.key)?,
         ));
     let mut failures = Vec::new();
-    for endpoint in &context.endpoints {
+    for (index, endpoint) in context.endpoints.iter().enumerate() {
         let attempt = async {
             let channel = Endpoint::from_shared(endpoint.clone())?
                 .tls_config(tls.clone())?
@@ -63,7 +67,12 @@ pub async fn hub_channel(args: &HubArgs) -> Result<Channel, CliError> {
             Ok::<_, tonic::transport::Error>(channel)
         };
         match attempt.await {
-            Ok(channel) => return Ok(channel),
+            Ok(channel) => {
+                if index > 0 {
+                    sync_endpoints(&channel, &path, &context, endpoint).await;
+                }
+                return Ok(channel);
+            }
             Err(error) => failures.push(format!(
                 "{endpoint}: {}",
                 fleet_core::diagnostic::error_chain(&error)
@@ -77,8 +86,64 @@ pub async fn hub_channel(args: &HubArgs) -> Result<Channel, CliError> {
     )))
 }
 
+/// The first endpoint of `context` did not answer but `answered` did: ask
+/// the hub for its members and write the context's endpoints back as
+/// `answered` first, then every other member. Best effort: a failure is a
+/// note on stderr, never the command's failure.
+async fn sync_endpoints(channel: &Channel, path: &Path, context: &Context, answered: &str) {
+    let members = match MembershipServiceClient::new(channel.clone())
+        .members(fleet_proto::MembersRequest {})
+        .await
+    {
+        Ok(response) => response.into_inner().members,
+        Err(status) => {
+            eprintln!(
+                "note: {answered} answered for hub '{}' but its members could not be read ({}); endpoints left as they are",
+                context.name,
+                status.message()
+            );
+            return;
+        }
+    };
+    let mut endpoints = vec![answered.to_owned()];
+    for member in members.iter().filter(|member| member.role != "removed") {
+        let endpoint = format!("https://{}", member.address);
+        if !endpoints.contains(&endpoint) {
+            endpoints.push(endpoint);
+        }
+    }
+    if endpoints == context.endpoints {
+        return;
+    }
+    let saved = ClientConfig::load(path).and_then(|mut config| {
+        if let Some(stored) = config
+            .contexts
+            .iter_mut()
+            .find(|stored| stored.name == context.name)
+        {
+            stored.endpoints.clone_from(&endpoints);
+        }
+        config.save(path)
+    });
+    match saved {
+        Ok(()) => eprintln!(
+            "note: {} did not answer; hub '{}' endpoints refreshed from its members and saved to {}: {}",
+            context.endpoints.first().map_or("", String::as_str),
+            context.name,
+            path.display(),
+            endpoints.join(", ")
+        ),
+        Err(error) => eprintln!("note: could not save the refreshed hub endpoints: {error}"),
+    }
+}
+
 /// The chosen context of fleetctl's configuration file.
 pub fn hub_context(args: &HubArgs) -> Result<Context, CliError> {
+    located_context(args).map(|(_, context)| context)
+}
+
+/// The configuration file and the chosen context in it.
+fn located_context(args: &HubArgs) -> Result<(std::path::PathBuf, Context), CliError> {
     let path = ClientConfig::locate(args.fleetconfig.as_deref()).map_err(anyhow::Error::from)?;
     let config = ClientConfig::load(&path).map_err(anyhow::Error::from)?;
     let Some(context) = config.context(args.context.as_deref()) else {
@@ -99,7 +164,7 @@ pub fn hub_context(args: &HubArgs) -> Result<Context, CliError> {
             }),
         ));
     };
-    Ok(context.clone())
+    Ok((path, context.clone()))
 }
 
 /// A gRPC error as a fleetctl error: refusals are the user's problem (exit 1),

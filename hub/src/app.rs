@@ -14,7 +14,7 @@ use fleet_proto::agent_service_server::AgentServiceServer;
 use fleet_proto::membership_service_server::MembershipServiceServer;
 use fleet_proto::raft_service_server::RaftServiceServer;
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
-use tracing::{info, info_span};
+use tracing::{info, info_span, warn};
 
 use crate::api::{
     AdminApi, AgentApi, ApiContext, DesiredStateCache, MembershipApi, RaftApi, Sessions,
@@ -29,6 +29,7 @@ use crate::pki::CertificateAuthority;
 use crate::raft::{PeerTls, RaftSettings, start};
 use crate::rollout::{ControllerSettings, RolloutDriver};
 use crate::store::FleetStore;
+use crate::supervisor::TaskSupervisor;
 
 fn read(path: &Path) -> anyhow::Result<String> {
     std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
@@ -112,8 +113,12 @@ pub async fn serve_until(
         .as_bytes()
         .to_vec();
 
+    let mut supervisor = TaskSupervisor::new();
+    let sessions = Arc::new(Sessions::default());
+    let (statuses, status_writer) = StatusBatcher::new(store.clone());
+    supervisor.spawn("status batcher", status_writer);
     let targets = TargetBoard::new(store.clone());
-    tokio::spawn(targets.clone().run());
+    supervisor.spawn("target board", targets.clone().run());
     let context = ApiContext {
         config: config.clone(),
         store: store.clone(),
@@ -122,9 +127,9 @@ pub async fn serve_until(
         renders: Arc::new(tokio::sync::Semaphore::new(
             std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
         )),
-        sessions: Arc::new(Sessions::default()),
+        sessions: sessions.clone(),
         targets: targets.clone(),
-        statuses: StatusBatcher::start(store.clone()),
+        statuses: statuses.clone(),
         sync: sync.clone(),
         metrics: metrics.clone(),
     };
@@ -145,6 +150,13 @@ pub async fn serve_until(
     let membership = MembershipServiceServer::new(MembershipApi::new(context))
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES);
+    // The gRPC port stays open while the node hands over (peers still reach
+    // its Raft service during the step-down); it closes once that is done.
+    let (drained_sender, drained) = tokio::sync::watch::channel(false);
+    let grpc_stop = async move {
+        let mut drained = drained;
+        let _ = drained.wait_for(|drained| *drained).await;
+    };
     let grpc = Server::builder()
         .tls_config(tls)
         .context("configuring TLS")?
@@ -152,7 +164,7 @@ pub async fn serve_until(
         .add_service(admin)
         .add_service(peers)
         .add_service(membership)
-        .serve_with_shutdown(config.node.grpc_listen, stopped());
+        .serve_with_shutdown(config.node.grpc_listen, grpc_stop);
 
     let http_listener = tokio::net::TcpListener::bind(config.node.http_listen)
         .await
@@ -164,11 +176,13 @@ pub async fn serve_until(
             sync: sync.clone(),
             metrics,
             webhook_secret: Arc::new(webhook_secret),
+            tasks: supervisor.health(),
         }),
     )
     .with_graceful_shutdown(stopped());
 
-    tokio::spawn(
+    supervisor.spawn(
+        "membership reconciler",
         MembershipReconciler::new(
             controller_store.clone(),
             config.node.id,
@@ -177,18 +191,70 @@ pub async fn serve_until(
         )
         .run(),
     );
-    tokio::spawn(sync.run());
-    tokio::spawn(RolloutDriver::new(controller_store, ControllerSettings::default()).run());
+    supervisor.spawn("git sync", sync.run());
+    supervisor.spawn(
+        "rollout driver",
+        RolloutDriver::new(controller_store, ControllerSettings::default()).run(),
+    );
     info!(
         node = %config.node.name,
         grpc = %config.node.grpc_listen,
         http = %config.node.http_listen,
         "hub node serving"
     );
-    let (grpc, http) = tokio::join!(grpc, async { http.await });
+    let grace = config.node.shutdown_grace.0;
+    let hand_over = {
+        let raft = raft.clone();
+        let stopped = stopped();
+        async move {
+            stopped.await;
+            let started = std::time::Instant::now();
+            info!(grace = ?grace, sessions = sessions.count(), "stopping: sending agents to other hub nodes");
+            let sequence = async {
+                sessions.close_all();
+                statuses.flush().await;
+                match raft.step_down_if_leader().await {
+                    Ok(Some(leader)) => {
+                        info!(new_leader = leader, "stopping: leadership handed over")
+                    }
+                    Ok(None) => {}
+                    Err(error) => warn!(%error, "stopping: could not hand leadership over"),
+                }
+            };
+            if tokio::time::timeout(grace, sequence).await.is_err() {
+                warn!(grace = ?grace, "stopping: the hand-over did not finish within the shutdown grace");
+            }
+            let _ = drained_sender.send(true);
+            started + grace
+        }
+    };
+    let servers = async { tokio::join!(grpc, async { http.await }) };
+    tokio::pin!(servers);
+    let (deadline, (grpc, http)) = tokio::select! {
+        failure = supervisor.first_failure() => {
+            // Not a clean stop: exit non-zero so the node is restarted.
+            let _ = tokio::time::timeout(grace, raft.shutdown()).await;
+            return Err(anyhow::Error::new(failure).context("hub node stopped"));
+        }
+        finished = &mut servers => (std::time::Instant::now() + grace, finished),
+        deadline = hand_over => {
+            let remaining = deadline.saturating_duration_since(std::time::Instant::now());
+            match tokio::time::timeout(remaining, &mut servers).await {
+                Ok(finished) => (deadline, finished),
+                Err(_) => {
+                    warn!("stopping: connections still open when the shutdown grace ran out; closing them");
+                    (deadline, (Ok(()), Ok(())))
+                }
+            }
+        }
+    };
     grpc.context("gRPC server")?;
     http.context("HTTP server")?;
-    raft.shutdown().await.context("stopping Raft")?;
+    let remaining = deadline.saturating_duration_since(std::time::Instant::now());
+    match tokio::time::timeout(remaining, raft.shutdown()).await {
+        Ok(outcome) => outcome.context("stopping Raft")?,
+        Err(_) => warn!("stopping: Raft did not stop within the shutdown grace"),
+    }
     info!("hub node stopped");
     Ok(())
 }

@@ -121,6 +121,20 @@ pub struct NodeConfig {
     /// to the existing cluster instead of starting a new one.
     #[serde(default)]
     pub joined: bool,
+    /// How long a SIGTERM/SIGINT may take: sessions told to reconnect
+    /// elsewhere, status reports flushed, leadership handed over, servers
+    /// stopped. When it runs out the node exits anyway (default 5 s).
+    #[serde(default = "default_shutdown_grace")]
+    pub shutdown_grace: FleetDuration,
+}
+
+fn default_shutdown_grace() -> FleetDuration {
+    FleetDuration(std::time::Duration::from_secs(5))
+}
+
+/// The default shutdown grace, for configs built in code.
+pub fn shutdown_grace_default() -> FleetDuration {
+    default_shutdown_grace()
 }
 
 impl NodeConfig {

@@ -111,6 +111,7 @@ pub fn run(settings: &InitSettings) -> anyhow::Result<PathBuf> {
             http_listen: settings.http_address,
             endpoints: vec![endpoint.clone()],
             joined: false,
+            shutdown_grace: crate::config::shutdown_grace_default(),
         },
         data_dir: PathBuf::from("data"),
         tls: TlsConfig {

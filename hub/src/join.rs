@@ -4,6 +4,8 @@
 //! line, and receives its node certificate, the CA (every node signs agents'
 //! certificates) and the hub's shared settings; then it writes its folder
 //! like `fleet-hub init` does, marked to wait for the leader to add it.
+//! Finally it adds its endpoint to the fleetctl context it joined through
+//! ([`add_to_fleetctl_context`]), so fleetctl knows every node.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -15,6 +17,7 @@ use fleet_proto::JoinRequest;
 use fleet_proto::membership_service_client::MembershipServiceClient;
 use tonic::transport::{Certificate, ClientTlsConfig, Endpoint};
 
+use crate::client_config::ClientConfig;
 use crate::config::{Config, EnrollmentConfig, GitConfig, NodeConfig, RaftConfig, TlsConfig};
 
 /// Resolved arguments of `fleet-hub init --join`.
@@ -40,6 +43,53 @@ pub struct JoinSettings {
     pub token: String,
     /// The hub CA certificate (PEM file) to verify that node with.
     pub ca_file: PathBuf,
+    /// fleetctl configuration file whose context gets this node's endpoint
+    /// (`None`: leave fleetctl's configuration alone).
+    pub fleetconfig: Option<PathBuf>,
+    /// That context's name (`None`: the context that lists `join`).
+    pub context: Option<String>,
+}
+
+/// This node's endpoint (`https://host:port` as agents and fleetctl reach it).
+pub fn node_endpoint(settings: &JoinSettings) -> String {
+    let advertised = settings
+        .advertise_address
+        .clone()
+        .unwrap_or_else(|| settings.address.to_string());
+    format!("https://{advertised}")
+}
+
+/// Appends `endpoint` to the fleetctl context named `context`, or else to
+/// the one whose endpoints include `join` (the node joined through). Returns
+/// the context's name, or `None` when the file has no such context (the file
+/// is then left untouched, and not created).
+pub fn add_to_fleetctl_context(
+    path: &Path,
+    context: Option<&str>,
+    join: &str,
+    endpoint: &str,
+) -> anyhow::Result<Option<String>> {
+    if !path.exists() {
+        return Ok(None);
+    }
+    let mut config = ClientConfig::load(path)?;
+    let join = join.trim_end_matches('/');
+    let found = config.contexts.iter_mut().find(|candidate| match context {
+        Some(name) => candidate.name == name,
+        None => candidate
+            .endpoints
+            .iter()
+            .any(|known| known.trim_end_matches('/') == join),
+    });
+    let Some(found) = found else {
+        return Ok(None);
+    };
+    let name = found.name.clone();
+    if !found.endpoints.iter().any(|known| known == endpoint) {
+        found.endpoints.push(endpoint.to_owned());
+        config.save(path)?;
+    }
+    Ok(Some(name))
 }
 
 /// Runs `fleet-hub init --join`; returns the path of the written `hub.yaml`.
@@ -104,6 +154,7 @@ pub async fn run(settings: &JoinSettings) -> anyhow::Result<PathBuf> {
             http_listen: settings.http_address,
             endpoints: vec![format!("https://{advertised}")],
             joined: true,
+            shutdown_grace: crate::config::shutdown_grace_default(),
         },
         data_dir: PathBuf::from("data"),
         tls: TlsConfig {
@@ -135,4 +186,64 @@ fn write(path: &Path, text: &str, private: bool) -> anyhow::Result<()> {
             .with_context(|| format!("restricting {}", path.display()))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client_config::Context;
+
+    fn context(name: &str, endpoints: &[&str]) -> Context {
+        Context {
+            name: name.to_owned(),
+            endpoints: endpoints.iter().map(|text| (*text).to_owned()).collect(),
+            ca: PathBuf::from("ca.crt"),
+            certificate: PathBuf::from("admin.crt"),
+            key: PathBuf::from("admin.key"),
+        }
+    }
+
+    #[test]
+    fn the_joined_node_is_added_to_the_context_it_joined_through() {
+        let folder = tempfile::tempdir().unwrap();
+        let path = folder.path().join("config.yaml");
+        let mut config = ClientConfig::default();
+        config.upsert(context("other", &["https://10.0.0.9:7443"]));
+        config.upsert(context("prod", &["https://10.0.0.1:7443"]));
+        config.save(&path).unwrap();
+
+        let added = add_to_fleetctl_context(
+            &path,
+            None,
+            "https://10.0.0.1:7443/",
+            "https://10.0.0.2:7443",
+        )
+        .unwrap();
+        assert_eq!(added.as_deref(), Some("prod"));
+        // Twice is once.
+        add_to_fleetctl_context(
+            &path,
+            None,
+            "https://10.0.0.1:7443",
+            "https://10.0.0.2:7443",
+        )
+        .unwrap();
+        let saved = ClientConfig::load(&path).unwrap();
+        assert_eq!(
+            saved.context(Some("prod")).unwrap().endpoints,
+            vec!["https://10.0.0.1:7443", "https://10.0.0.2:7443"]
+        );
+        assert_eq!(
+            saved.context(Some("other")).unwrap().endpoints,
+            vec!["https://10.0.0.9:7443"]
+        );
+
+        let missing = folder.path().join("absent.yaml");
+        assert_eq!(
+            add_to_fleetctl_context(&missing, None, "https://10.0.0.1:7443", "https://x:1")
+                .unwrap(),
+            None
+        );
+        assert!(!missing.exists(), "no file is created");
+    }
 }

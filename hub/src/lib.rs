@@ -9,7 +9,8 @@
 //! and sync → `api` services and `http` endpoints. `state` is the replicated
 //! data and its deterministic transitions; `store` is how services read and
 //! write it; `membership` keeps the Raft group in line with the hub nodes
-//! that joined or were removed.
+//! that joined or were removed. `supervisor` watches the node's long-lived
+//! background tasks.
 
 pub mod api;
 pub mod app;
@@ -27,3 +28,4 @@ pub mod raft;
 pub mod rollout;
 pub mod state;
 pub mod store;
+pub mod supervisor;

@@ -10,7 +10,7 @@ use fleet_hub::client_config::ClientConfig;
 use fleet_hub::config::Config;
 use fleet_hub::env;
 use fleet_hub::init::{InitSettings, advertise, run as init};
-use fleet_hub::join::{JoinSettings, run as join};
+use fleet_hub::join::{JoinSettings, add_to_fleetctl_context, node_endpoint, run as join};
 
 /// Exit code for bad configuration (EX_USAGE).
 const EXIT_CONFIG: u8 = 64;
@@ -81,13 +81,15 @@ struct InitArgs {
     /// Admin user named in the admin certificate.
     #[arg(long, default_value = "admin")]
     admin: String,
-    /// fleetctl configuration file to add a context to.
+    /// fleetctl configuration file to add a context to (with --join: the file
+    /// whose context gets this node's endpoint).
     #[arg(long, env = env::FLEETCONFIG)]
     fleetconfig: Option<PathBuf>,
     /// Don't touch fleetctl's configuration.
     #[arg(long)]
     no_fleetconfig: bool,
-    /// Name of the fleetctl context (default: the node name).
+    /// Name of the fleetctl context (default: the node name; with --join: the
+    /// context that lists the --join endpoint).
     #[arg(long)]
     context: Option<String>,
 }
@@ -110,6 +112,11 @@ fn main() -> ExitCode {
                 args.join_token.clone(),
                 args.join_ca.clone(),
             ) {
+                let fleetconfig = if args.no_fleetconfig {
+                    None
+                } else {
+                    ClientConfig::locate(args.fleetconfig.as_deref()).ok()
+                };
                 return run_join(JoinSettings {
                     dir: args.dir,
                     name: args.name,
@@ -121,6 +128,8 @@ fn main() -> ExitCode {
                     join,
                     token,
                     ca_file,
+                    fleetconfig,
+                    context: args.context.clone(),
                 });
             }
             let fleetconfig = if args.no_fleetconfig {
@@ -191,7 +200,11 @@ fn main() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
-            match runtime.block_on(fleet_hub::app::serve(config)) {
+            let outcome = runtime.block_on(fleet_hub::app::serve(config));
+            // Blocking work still running (a render, a Git fetch) must not
+            // hold the exit beyond the shutdown grace.
+            runtime.shutdown_timeout(std::time::Duration::from_millis(500));
+            match outcome {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(error) => report(&error, 1),
             }
@@ -210,6 +223,29 @@ fn run_join(settings: JoinSettings) -> ExitCode {
     match runtime.block_on(join(&settings)) {
         Ok(path) => {
             println!("wrote {}", path.display());
+            if let Some(fleetconfig) = &settings.fleetconfig {
+                let endpoint = node_endpoint(&settings);
+                match add_to_fleetctl_context(
+                    fleetconfig,
+                    settings.context.as_deref(),
+                    &settings.join,
+                    &endpoint,
+                ) {
+                    Ok(Some(context)) => println!(
+                        "added {endpoint} to fleetctl context '{context}' in {}",
+                        fleetconfig.display()
+                    ),
+                    Ok(None) => println!(
+                        "no fleetctl context in {} lists {}: add {endpoint} to yours (fleetctl also learns it from `hub members` when its first endpoint fails)",
+                        fleetconfig.display(),
+                        settings.join
+                    ),
+                    Err(error) => eprintln!(
+                        "warning: could not add {endpoint} to {}: {error:#}",
+                        fleetconfig.display()
+                    ),
+                }
+            }
             println!(
                 "start it with: fleet-hub serve --config {} (the leader adds it as a learner, then a voter)",
                 path.display()

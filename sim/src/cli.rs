@@ -59,6 +59,11 @@ pub struct ServeArgs {
     /// How long a workload with a `fail` image takes to report ProgressDeadlineExceeded.
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     pub progress_deadline: Duration,
+    /// How long a deleted namespace stays Terminating (content deleted,
+    /// creates in it refused with 403) before it is removed, like a real
+    /// API server's namespace controller; 0 removes it at once.
+    #[arg(long, default_value = "0s", value_parser = parse_duration)]
+    pub namespace_finalize_delay: Duration,
     /// Log format on stderr: text or json.
     #[arg(long, default_value = "text")]
     pub log_format: String,

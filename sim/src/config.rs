@@ -31,6 +31,10 @@ pub struct SimConfig {
     /// Create ReplicaSets and Pods for workloads (as real controllers do),
     /// so `kubectl get pods` shows them.
     pub simulate_pods: bool,
+    /// How long a deleted namespace stays `Terminating` (with a
+    /// `deletionTimestamp`, its content deleted, creates in it refused)
+    /// before it is removed. Zero (the default) removes it at once.
+    pub namespace_finalize_delay: Duration,
 }
 
 impl Default for SimConfig {
@@ -46,6 +50,7 @@ impl Default for SimConfig {
             watch_window: 10_000,
             bookmark_interval: Duration::from_secs(30),
             simulate_pods: true,
+            namespace_finalize_delay: Duration::ZERO,
         }
     }
 }

@@ -28,6 +28,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         rollout_delay: args.rollout_delay,
         progress_deadline: args.progress_deadline,
         data_dir: args.data_dir.clone(),
+        namespace_finalize_delay: args.namespace_finalize_delay,
         ..SimConfig::default()
     };
     let simulator = Simulator::start(config)

@@ -89,6 +89,7 @@ impl Simulator {
         ));
         {
             let mut state = store.lock()?;
+            state.set_namespace_finalize_delay(config.namespace_finalize_delay);
             if let Some(dir) = &config.data_dir {
                 for (resource, object) in persistence::load_objects(dir)? {
                     if resource.resource == "customresourcedefinitions" {

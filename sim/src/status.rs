@@ -103,6 +103,20 @@ pub enum ApiError {
         /// The limit in bytes.
         limit: usize,
     },
+    /// A create in a namespace that is being deleted (403 Forbidden, with a
+    /// `NamespaceTerminating` cause, as the NamespaceLifecycle admission
+    /// plugin answers).
+    #[error(
+        "{resource} \"{name}\" is forbidden: unable to create new content in namespace {namespace} because it is being terminated"
+    )]
+    NamespaceTerminating {
+        /// The resource of the refused object.
+        resource: GroupResource,
+        /// The refused object's name.
+        name: String,
+        /// The terminating namespace.
+        namespace: String,
+    },
     /// The bearer token is missing or wrong (401 Unauthorized).
     #[error("Unauthorized")]
     Unauthorized,
@@ -146,7 +160,7 @@ impl ApiError {
             ApiError::NotAcceptable => 406,
             ApiError::MethodNotAllowed(_) => 405,
             ApiError::Expired { .. } => 410,
-            ApiError::Forbidden(_) => 403,
+            ApiError::Forbidden(_) | ApiError::NamespaceTerminating { .. } => 403,
             ApiError::RequestEntityTooLarge { .. } => 413,
             ApiError::Unauthorized => 401,
             ApiError::Internal(_) => 500,
@@ -165,7 +179,7 @@ impl ApiError {
             ApiError::NotAcceptable => "NotAcceptable",
             ApiError::MethodNotAllowed(_) => "MethodNotAllowed",
             ApiError::Expired { .. } => "Expired",
-            ApiError::Forbidden(_) => "Forbidden",
+            ApiError::Forbidden(_) | ApiError::NamespaceTerminating { .. } => "Forbidden",
             ApiError::RequestEntityTooLarge { .. } => "RequestEntityTooLarge",
             ApiError::Unauthorized => "Unauthorized",
             ApiError::Internal(_) => "InternalError",
@@ -211,6 +225,19 @@ impl ApiError {
             } => {
                 let mut details = named(resource, name);
                 details["causes"] = causes_json(causes);
+                Some(details)
+            }
+            ApiError::NamespaceTerminating {
+                resource,
+                name,
+                namespace,
+            } => {
+                let mut details = named(resource, name);
+                details["causes"] = causes_json(&[StatusCause {
+                    reason: "NamespaceTerminating".to_string(),
+                    message: format!("namespace {namespace} is being terminated"),
+                    field: "metadata.namespace".to_string(),
+                }]);
                 Some(details)
             }
             ApiError::Invalid {

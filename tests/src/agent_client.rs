@@ -162,6 +162,7 @@ impl Session {
         match message.and_then(|message| message.kind) {
             Some(hub_message::Kind::Desired(desired)) => Ok(desired),
             Some(hub_message::Kind::Goodbye(reason)) => Err(Status::permission_denied(reason)),
+            Some(hub_message::Kind::ReconnectElsewhere(reason)) => Err(Status::unavailable(reason)),
             None => Err(Status::cancelled("the hub closed the session")),
         }
     }

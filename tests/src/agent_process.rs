@@ -19,15 +19,31 @@ pub struct AgentProcess {
 impl AgentProcess {
     /// Starts an agent for `cluster`, enrolling with `token`.
     pub fn start(hub: &HubProcess, cluster: &SimCluster, token: &str) -> Self {
+        Self::start_at(
+            &hub.endpoint(),
+            &hub.hub_dir().join("ca.crt"),
+            cluster,
+            token,
+        )
+    }
+
+    /// Starts an agent for `cluster` that enrolls at `endpoint` (the hub's
+    /// CA in `ca_file`) with `token`.
+    pub fn start_at(
+        endpoint: &str,
+        ca_file: &std::path::Path,
+        cluster: &SimCluster,
+        token: &str,
+    ) -> Self {
         let directory = tempfile::tempdir().unwrap();
         let metrics_port = free_port();
         let arguments = vec![
             "--cluster".to_owned(),
             cluster.name.clone(),
             "--hub".to_owned(),
-            hub.endpoint(),
+            endpoint.to_owned(),
             "--ca".to_owned(),
-            hub.hub_dir().join("ca.crt").display().to_string(),
+            ca_file.display().to_string(),
             "--token".to_owned(),
             token.to_owned(),
             "--state-dir".to_owned(),
@@ -71,6 +87,13 @@ impl AgentProcess {
             .spawn()
             .unwrap();
         self.child = Some(child);
+    }
+
+    /// SIGTERM, then wait: the exit status (`None`: killed after a minute)
+    /// and how long the agent took to exit.
+    pub fn terminate(&mut self) -> (Option<std::process::ExitStatus>, std::time::Duration) {
+        let mut child = self.child.take().expect("the agent runs");
+        crate::termination::terminate(&mut child)
     }
 
     /// kill -9.

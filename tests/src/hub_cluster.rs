@@ -102,8 +102,16 @@ impl HubCluster {
         cluster
     }
 
-    /// Joins node `node_id` (a fresh folder) through node 1 and starts it.
+    /// Joins node `node_id` (a fresh folder) through node 1 and starts it
+    /// (no fleetctl configuration is touched).
     pub fn join(&mut self, node_id: u64) {
+        self.join_recorded_in(node_id, None);
+    }
+
+    /// Joins node `node_id` like [`HubCluster::join`]; with `fleetconfig`,
+    /// `fleet-hub init --join --fleetconfig FILE` adds the node's endpoint to
+    /// the context there that lists the node it joined through.
+    pub fn join_recorded_in(&mut self, node_id: u64, fleetconfig: Option<&Path>) {
         let token = self
             .fleetctl(&["hub", "join-token"])
             .success()
@@ -141,6 +149,10 @@ impl HubCluster {
                 "--join-ca",
                 self.ca_file().to_str().unwrap(),
             ])
+            .args(match fleetconfig {
+                Some(file) => vec!["--fleetconfig".to_owned(), file.display().to_string()],
+                None => vec!["--no-fleetconfig".to_owned()],
+            })
             .output()
             .unwrap();
         assert!(

@@ -103,6 +103,13 @@ impl HubNode {
         }
     }
 
+    /// SIGTERM, then wait: the exit status (`None`: killed after a minute)
+    /// and how long the node took to exit. Its proxy is left as it is.
+    pub fn terminate(&mut self) -> (Option<std::process::ExitStatus>, Duration) {
+        let mut child = self.child.take().expect("the node runs");
+        crate::termination::terminate(&mut child)
+    }
+
     /// kill -9 (and cut the connections its proxy held).
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {

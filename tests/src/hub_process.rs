@@ -161,6 +161,13 @@ impl HubProcess {
         }
     }
 
+    /// SIGTERM, then wait: the exit status (`None`: killed after a minute)
+    /// and how long the hub took to exit.
+    pub fn terminate(&mut self) -> (Option<std::process::ExitStatus>, Duration) {
+        let mut child = self.child.take().expect("the hub runs");
+        crate::termination::terminate(&mut child)
+    }
+
     /// kill -9.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {

@@ -18,5 +18,6 @@ pub mod link_proxy;
 pub mod net;
 pub mod roaming_agent;
 pub mod sim_cluster;
+pub mod termination;
 pub mod test_random;
 pub mod tiny_fleet;

@@ -23,6 +23,13 @@ pub struct SimCluster {
 impl SimCluster {
     /// Starts a simulator named `name` (Deployments become available after 300 ms).
     pub fn start(name: &str) -> Self {
+        Self::start_with_namespace_finalize_delay(name, Duration::ZERO)
+    }
+
+    /// Starts a simulator whose deleted namespaces stay `Terminating` for
+    /// `delay` (`fleet-sim serve --namespace-finalize-delay`), as on a real
+    /// API server.
+    pub fn start_with_namespace_finalize_delay(name: &str, delay: Duration) -> Self {
         let directory = tempfile::tempdir().unwrap();
         let kubeconfig = directory.path().join("kubeconfig");
         let (ready_sender, ready) = std::sync::mpsc::channel();
@@ -30,6 +37,7 @@ impl SimCluster {
         let config = SimConfig {
             rollout_delay: Duration::from_millis(300),
             progress_deadline: Duration::from_secs(2),
+            namespace_finalize_delay: delay,
             ..SimConfig::named(name)
         };
         let path = kubeconfig.clone();

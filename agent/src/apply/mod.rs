@@ -57,6 +57,18 @@ pub enum ApplyError {
     },
 }
 
+impl ApplyError {
+    /// Whether the API server refused the object because its namespace is
+    /// being deleted (403 `unable to create new content in namespace … because
+    /// it is being terminated`): a wait, not a failure — the namespace
+    /// controller removes the namespace soon and the object can then be
+    /// applied again.
+    pub fn is_namespace_terminating(&self) -> bool {
+        matches!(self, ApplyError::Rejected { code: 403, message, .. }
+            if message.contains("because it is being terminated"))
+    }
+}
+
 /// Result of this module.
 pub type Result<T, E = ApplyError> = std::result::Result<T, E>;
 
@@ -177,7 +189,14 @@ impl Applier {
                     .await
                     .map_err(|error| rejected(key, error))?
             }
-            Err(error) => return Err(rejected(key, error)),
+            Err(error) => {
+                let error = rejected(key, error);
+                if error.is_namespace_terminating() {
+                    // It will be gone soon: create it again when it is.
+                    self.known_namespaces.remove(&key.namespace);
+                }
+                return Err(error);
+            }
         };
         if key.kind == "CustomResourceDefinition"
             && key.group == "apiextensions.k8s.io"

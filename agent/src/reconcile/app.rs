@@ -7,7 +7,7 @@ use fleet_proto::{DriftEvent, ObjectRef};
 use tracing::{Instrument, info, info_span, warn};
 
 use super::state::ObjectFailure;
-use super::{ParsedApp, RETRY_AFTER, Reconciler};
+use super::{ParsedApp, Reconciler};
 use crate::apply::object::ObjectKey;
 use crate::drift::compare::{differences, summary};
 use crate::drift::ignore;
@@ -87,6 +87,7 @@ impl Reconciler {
                     digest: String::new(),
                     message: message.clone(),
                     at: Instant::now(),
+                    namespace_terminating: false,
                 },
             );
         }
@@ -140,9 +141,15 @@ impl Reconciler {
             let key = &object.key;
             let live = self.live.get(key);
             let pointers = ignore::pointers_for(&app.ignore, key);
-            let recent_failure = state.failures.get(key).is_some_and(|failure| {
-                failure.digest == object.digest && failure.at.elapsed() < RETRY_AFTER
-            });
+            let recent_failure = state
+                .failures
+                .get(key)
+                .is_some_and(|failure| failure.digest == object.digest && !failure.due());
+            // Already reported while it waits for its namespace to go.
+            let waiting = state
+                .failures
+                .get(key)
+                .is_some_and(|failure| failure.namespace_terminating);
             let check = self.should_check(key);
             let reason = if entries[index].digest != object.digest {
                 (!recent_failure).then_some(Reason::Changed)
@@ -153,6 +160,8 @@ impl Reconciler {
                 if app.self_heal {
                     if recent_failure {
                         None
+                    } else if waiting {
+                        Some(Reason::Recreate)
                     } else {
                         state.drift_count += 1;
                         state.last_reverted = Some(format!("{key}: {diff}, recreated"));
@@ -218,10 +227,25 @@ impl Reconciler {
                         }
                     }
                     info!(object = %key, reason = ?reason, "applied");
+                    if key.group.is_empty() && key.kind == "Namespace" {
+                        self.namespace_available(&key.name, &mut state);
+                    }
                     self.live.insert(key.clone(), stored);
                     entries[index].digest = object.digest.clone();
                     state.failures.remove(key);
                     state.drifted.remove(key);
+                }
+                Err(error) if error.is_namespace_terminating() => {
+                    info!(object = %key, "namespace is being terminated; applying again when it is gone");
+                    state.failures.insert(
+                        key.clone(),
+                        ObjectFailure {
+                            digest: object.digest.clone(),
+                            message: error.to_string(),
+                            at: Instant::now(),
+                            namespace_terminating: true,
+                        },
+                    );
                 }
                 Err(error) => {
                     warn!(object = %key, %error, "apply failed");
@@ -232,6 +256,7 @@ impl Reconciler {
                             digest: object.digest.clone(),
                             message: error.to_string(),
                             at: Instant::now(),
+                            namespace_terminating: false,
                         },
                     );
                 }
@@ -258,6 +283,7 @@ impl Reconciler {
                                 digest: String::new(),
                                 message: error.to_string(),
                                 at: Instant::now(),
+                                namespace_terminating: false,
                             },
                         );
                         remaining.push(entry.clone());
@@ -278,8 +304,12 @@ impl Reconciler {
 
         // Health.
         let health = Health::worst(app.objects.iter().zip(&entries).map(|(object, entry)| {
-            if state.failures.contains_key(&object.key) {
-                Health::Degraded
+            if let Some(failure) = state.failures.get(&object.key) {
+                if failure.namespace_terminating {
+                    Health::Progressing
+                } else {
+                    Health::Degraded
+                }
             } else if entry.digest != object.digest {
                 Health::Progressing
             } else {
@@ -336,6 +366,31 @@ impl Reconciler {
             state.applied_digest = app.digest.clone();
         }
         self.apps.insert(app.name.clone(), state);
+    }
+
+    /// A managed namespace was just (re)created: objects that waited for
+    /// its terminating predecessor are applied at once, in a pass right
+    /// after this one (`state` is the app being reconciled, taken out of
+    /// `self.apps`).
+    fn namespace_available(&mut self, namespace: &str, state: &mut super::state::AppState) {
+        let mut released = false;
+        for failures in std::iter::once(&mut state.failures)
+            .chain(self.apps.values_mut().map(|app| &mut app.failures))
+        {
+            for (key, failure) in failures.iter_mut() {
+                if failure.namespace_terminating && key.namespace == namespace {
+                    // Due now; kept, so the retry is not reported as new drift.
+                    failure.at = Instant::now()
+                        .checked_sub(failure.retry_after())
+                        .unwrap_or(failure.at);
+                    released = true;
+                }
+            }
+        }
+        if released {
+            info!(namespace, "namespace recreated; applying its content now");
+            self.again = true;
+        }
     }
 
     /// Prunes every object of an app that left the desired state (if its

@@ -34,6 +34,10 @@ const TICK: Duration = Duration::from_secs(5);
 /// A failed object is retried this long after its failure (or at once when
 /// its desired digest changes).
 const RETRY_AFTER: Duration = Duration::from_secs(30);
+/// An object refused because its namespace is being terminated is tried
+/// again this soon (the namespace controller removes the namespace within
+/// seconds; the object must be back within a second of that).
+pub const NAMESPACE_TERMINATING_RETRY: Duration = Duration::from_millis(250);
 /// Events buffered between the watches and the reconciler.
 pub const LIVE_EVENT_BUFFER: usize = 4096;
 
@@ -88,6 +92,13 @@ fn resource_version(object: &Value) -> Option<u64> {
         .and_then(|text| text.parse().ok())
 }
 
+async fn sleep_until_option(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
+
 /// The reconciler and everything it owns.
 pub struct Reconciler {
     cluster: String,
@@ -119,6 +130,9 @@ pub struct Reconciler {
     dirty: HashSet<ObjectKey>,
     /// Whether the next pass looks at every object (not only the dirty ones).
     full: bool,
+    /// Run another full pass at once (a namespace was recreated: its content
+    /// waiting for it can be applied now).
+    again: bool,
 }
 
 /// What the reconciler needs to start.
@@ -165,17 +179,37 @@ impl Reconciler {
             parsed: None,
             dirty: HashSet::new(),
             full: true,
+            again: false,
         }
     }
 
     /// Runs until the desired-state sender goes away.
-    pub async fn run(mut self) {
+    pub async fn run(self) {
+        let (_never, stop) = watch::channel(false);
+        self.run_until(stop).await;
+    }
+
+    /// Runs until the desired-state sender goes away or `stop` turns true;
+    /// a pass in flight (the apply in flight) is finished first.
+    pub async fn run_until(mut self, mut stop: watch::Receiver<bool>) {
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
+            if *stop.borrow() {
+                return;
+            }
             self.pass().await;
+            if *stop.borrow() {
+                return;
+            }
+            if std::mem::take(&mut self.again) {
+                self.full = true;
+                continue;
+            }
             loop {
+                let next_retry = self.next_namespace_retry();
                 tokio::select! {
+                    _ = stop.changed() => return,
                     changed = self.desired.changed() => {
                         if changed.is_err() {
                             return;
@@ -191,6 +225,10 @@ impl Reconciler {
                         if relevant {
                             break;
                         }
+                    }
+                    _ = sleep_until_option(next_retry) => {
+                        self.full = true;
+                        break;
                     }
                     _ = tick.tick() => {
                         if self.timer_due() {
@@ -266,11 +304,19 @@ impl Reconciler {
             .any(|(id, target)| target.covers(key) && self.listed.contains(id))
     }
 
+    /// When the first object waiting for a terminating namespace is due.
+    fn next_namespace_retry(&self) -> Option<tokio::time::Instant> {
+        self.apps
+            .values()
+            .flat_map(|app| app.failures.values())
+            .filter(|failure| failure.namespace_terminating)
+            .map(|failure| tokio::time::Instant::from_std(failure.at + failure.retry_after()))
+            .min()
+    }
+
     fn timer_due(&self) -> bool {
         self.apps.values().any(|app| {
-            app.failures
-                .values()
-                .any(|failure| failure.at.elapsed() >= RETRY_AFTER)
+            app.failures.values().any(|failure| failure.due())
                 || (app.progressing_since.is_some() && !app.timed_out)
         })
     }

@@ -2,7 +2,7 @@
 //! that becomes the app's line in the status report.
 
 use std::collections::BTreeMap;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use fleet_proto::AppStatus;
 
@@ -18,6 +18,25 @@ pub struct ObjectFailure {
     pub message: String,
     /// When (retried after a while too).
     pub at: Instant,
+    /// The object's namespace is being terminated: not a failure of the
+    /// app, only a wait — retried soon, shown as Progressing.
+    pub namespace_terminating: bool,
+}
+
+impl ObjectFailure {
+    /// How long after [`ObjectFailure::at`] the object is tried again.
+    pub fn retry_after(&self) -> Duration {
+        if self.namespace_terminating {
+            super::NAMESPACE_TERMINATING_RETRY
+        } else {
+            super::RETRY_AFTER
+        }
+    }
+
+    /// Whether the retry time has come.
+    pub fn due(&self) -> bool {
+        self.at.elapsed() >= self.retry_after()
+    }
 }
 
 /// One app's memory.
@@ -92,7 +111,11 @@ impl AppState {
             parts.push(format!("waiting for dependency {dependency}"));
         }
         for failure in self.failures.values() {
-            parts.push(format!("apply failed: {}", failure.message));
+            if failure.namespace_terminating {
+                parts.push(format!("waiting: {}", failure.message));
+            } else {
+                parts.push(format!("apply failed: {}", failure.message));
+            }
         }
         parts.extend(self.degraded.iter().cloned());
         if self.timed_out {

@@ -69,7 +69,12 @@ async fn serve(
     info!(applied_revision = %hello.applied_revision, "session open");
     let mut sent_digest = hello.applied_digest;
     let mut target = context.targets.watch(cluster);
+    let closing = context.sessions.closing();
+    tokio::pin!(closing);
     loop {
+        if context.sessions.is_closing() {
+            return send_elsewhere(outbound).await;
+        }
         let current = target.borrow_and_update().clone();
         if current.revoked {
             let _ = outbound
@@ -85,6 +90,7 @@ async fn serve(
         }
         send_target(context, cluster, &current, &mut sent_digest, outbound).await?;
         tokio::select! {
+            () = &mut closing => return send_elsewhere(outbound).await,
             changed = target.changed() => {
                 if changed.is_err() {
                     return Err(Status::unavailable("the hub is shutting down"));
@@ -102,6 +108,20 @@ async fn serve(
             }
         }
     }
+}
+
+/// The node stops: tell the agent to reconnect to another hub node at once,
+/// and end the session (its stream completes, so the server can stop).
+async fn send_elsewhere(outbound: &Outbound) -> Result<(), Status> {
+    info!("hub node stopping: the agent is sent to another node");
+    let _ = outbound
+        .send(Ok(HubMessage {
+            kind: Some(hub_message::Kind::ReconnectElsewhere(
+                "this hub node is stopping".to_owned(),
+            )),
+        }))
+        .await;
+    Ok(())
 }
 
 /// Pushes the cluster's desired state if its target changed since the last send.

@@ -28,18 +28,32 @@ struct Pending {
     written: oneshot::Sender<Result<(), String>>,
 }
 
+/// What waits in the queue: a report, or a flush that resolves once every
+/// report queued before it has been written (or has failed).
+enum Queued {
+    Report(Pending),
+    Flush(oneshot::Sender<()>),
+}
+
 /// The sessions' handle on the batch writer. Cheap to clone.
 #[derive(Clone)]
 pub struct StatusBatcher {
-    queue: mpsc::Sender<Pending>,
+    queue: mpsc::Sender<Queued>,
 }
 
 impl StatusBatcher {
     /// Starts the writer task over `store`.
     pub fn start(store: FleetStore) -> Self {
+        let (batcher, writer) = Self::new(store);
+        tokio::spawn(writer);
+        batcher
+    }
+
+    /// The batcher and its writer task, for the caller to spawn (and
+    /// supervise: the batcher is dead once the writer ends).
+    pub fn new(store: FleetStore) -> (Self, impl std::future::Future<Output = ()> + Send) {
         let (queue, receiver) = mpsc::channel(QUEUE);
-        tokio::spawn(write_batches(store, receiver));
-        Self { queue }
+        (Self { queue }, write_batches(store, receiver))
     }
 
     /// Records `cluster`'s new status; resolves once it is committed, with
@@ -47,11 +61,11 @@ impl StatusBatcher {
     pub async fn submit(&self, cluster: &str, status: ClusterStatus) -> Result<(), String> {
         let (written, outcome) = oneshot::channel();
         self.queue
-            .send(Pending {
+            .send(Queued::Report(Pending {
                 cluster: cluster.to_owned(),
                 status,
                 written,
-            })
+            }))
             .await
             .map_err(|_| "the hub is shutting down".to_owned())?;
         outcome
@@ -60,9 +74,34 @@ impl StatusBatcher {
     }
 }
 
-async fn write_batches(store: FleetStore, mut receiver: mpsc::Receiver<Pending>) {
+impl StatusBatcher {
+    /// Resolves once every report submitted before this call is written (or
+    /// failed): the last step before a stopping node hands over.
+    pub async fn flush(&self) {
+        let (flushed, done) = oneshot::channel();
+        if self.queue.send(Queued::Flush(flushed)).await.is_ok() {
+            let _ = done.await;
+        }
+    }
+}
+
+async fn write_batches(store: FleetStore, mut receiver: mpsc::Receiver<Queued>) {
+    let mut queued = Vec::with_capacity(MAX_BATCH);
     let mut batch = Vec::with_capacity(MAX_BATCH);
-    while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
+    let mut flushes = Vec::new();
+    while receiver.recv_many(&mut queued, MAX_BATCH).await > 0 {
+        for item in queued.drain(..) {
+            match item {
+                Queued::Report(pending) => batch.push(pending),
+                Queued::Flush(flushed) => flushes.push(flushed),
+            }
+        }
+        if batch.is_empty() {
+            for flushed in flushes.drain(..) {
+                let _ = flushed.send(());
+            }
+            continue;
+        }
         // The latest report of a cluster wins within a batch.
         let mut position: HashMap<&str, usize> = HashMap::new();
         let mut updates: Vec<StatusUpdate> = Vec::with_capacity(batch.len());
@@ -92,6 +131,9 @@ async fn write_batches(store: FleetStore, mut receiver: mpsc::Receiver<Pending>)
         }
         for pending in batch.drain(..) {
             let _ = pending.written.send(outcome.clone());
+        }
+        for flushed in flushes.drain(..) {
+            let _ = flushed.send(());
         }
     }
 }

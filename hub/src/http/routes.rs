@@ -11,6 +11,7 @@ use axum::routing::{get, post};
 use super::metrics::HubMetrics;
 use crate::git::{GitSync, SIGNATURE_HEADER, verify_signature};
 use crate::store::FleetStore;
+use crate::supervisor::TaskHealth;
 
 /// What the HTTP handlers need.
 #[derive(Clone)]
@@ -23,6 +24,8 @@ pub struct HttpState {
     pub metrics: Arc<HubMetrics>,
     /// The webhook's HMAC secret.
     pub webhook_secret: Arc<Vec<u8>>,
+    /// Whether a supervised background task has died (then not ready).
+    pub tasks: TaskHealth,
 }
 
 /// The HTTP router of a hub node.
@@ -36,6 +39,12 @@ pub fn router(state: HttpState) -> Router {
 }
 
 async fn readyz(State(state): State<HttpState>) -> (StatusCode, String) {
+    if let Some(failure) = state.tasks.failure() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready: {failure}\n"),
+        );
+    }
     let has_leader = state.store.has_leader();
     let git = state.sync.has_read_once();
     let ready = has_leader && git;

@@ -92,6 +92,15 @@ impl RaftHandle {
         }
     }
 
+    /// Hands leadership away if this node leads (a node that stops); returns
+    /// the new leader, or `None` when this node did not lead.
+    pub async fn step_down_if_leader(&self) -> Result<Option<NodeId>, RaftError> {
+        if !self.leads() {
+            return Ok(None);
+        }
+        self.step_down_here().await.map(Some)
+    }
+
     /// Steps down on this node, which leads.
     pub(super) async fn step_down_here(&self) -> Result<NodeId, RaftError> {
         let metrics = self.raft.metrics().borrow().clone();

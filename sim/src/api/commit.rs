@@ -38,17 +38,26 @@ pub fn scope_of(target: &Target) -> Scope {
     }
 }
 
-/// Checks that the namespace of a namespaced object exists.
-pub fn require_namespace(state: &StoreState, target: &Target) -> ApiResult<()> {
+/// Checks that the namespace of a namespaced object `name` exists and is
+/// not being terminated (the real server's NamespaceLifecycle admission
+/// refuses new content in a namespace with a `deletionTimestamp`).
+pub fn require_namespace(state: &StoreState, target: &Target, name: &str) -> ApiResult<()> {
     if !target.resource_type.namespaced {
         return Ok(());
     }
     let namespace = target.namespace_or_empty();
     let namespaces = GroupResource::new("", "namespaces");
-    if state.get(&namespaces, "", namespace).is_none() {
+    let Some(stored) = state.get(&namespaces, "", namespace) else {
         return Err(ApiError::NotFound {
             resource: namespaces,
             name: namespace.to_string(),
+        });
+    };
+    if stored.pointer("/metadata/deletionTimestamp").is_some() {
+        return Err(ApiError::NamespaceTerminating {
+            resource: target.resource_type.group_resource(),
+            name: name.to_string(),
+            namespace: namespace.to_string(),
         });
     }
     Ok(())
@@ -77,7 +86,7 @@ pub fn commit(
         .unwrap_or_default();
     if old.is_none() {
         validate_name(&resource_type, &name)?;
-        require_namespace(state, target)?;
+        require_namespace(state, target, &name)?;
     }
     let Some(map) = new.as_object_mut() else {
         return Err(ApiError::BadRequest(

@@ -1,5 +1,9 @@
 //! delete and deletecollection. Deletion is immediate (finalizers are not
-//! waited for); deleting a Namespace deletes everything in it first.
+//! waited for); deleting a Namespace deletes everything in it first. With a
+//! namespace finalize delay (`--namespace-finalize-delay`) a deleted
+//! Namespace instead stays `Terminating` with a `deletionTimestamp`, its
+//! content deleted, until the simulated namespace controller removes it
+//! (see `controllers/namespace.rs`), as on a real API server.
 
 use serde_json::{Value, json};
 
@@ -7,6 +11,7 @@ use super::custom_types::after_delete;
 use super::read::ListOptions;
 use super::{Target, present};
 use crate::catalog::GroupResource;
+use crate::clock::now_rfc3339;
 use crate::status::{ApiError, ApiResult, success_status};
 use crate::store::StoreState;
 
@@ -63,6 +68,10 @@ pub fn delete(
     }
     if resource == GroupResource::new("", "namespaces") {
         delete_namespace_contents(state, &name);
+        if !state.namespace_finalize_delay().is_zero() {
+            let terminating = mark_terminating(state, &stored);
+            return Ok(super::present(&terminating, target));
+        }
     }
     if let Some(deleted) = state.delete(&resource, &namespace, &name) {
         after_delete(state, &target.resource_type, &deleted);
@@ -101,7 +110,30 @@ fn collect_garbage(state: &mut StoreState, owner_uid: &str) {
     }
 }
 
-fn delete_namespace_contents(state: &mut StoreState, namespace: &str) {
+/// Sets `deletionTimestamp` and `status.phase: Terminating` on a namespace
+/// (once: a second delete keeps the first timestamp) and returns it.
+fn mark_terminating(state: &mut StoreState, stored: &Value) -> std::sync::Arc<Value> {
+    if stored.pointer("/metadata/deletionTimestamp").is_some() {
+        return std::sync::Arc::new(stored.clone());
+    }
+    let mut terminating = stored.clone();
+    if let Some(metadata) = terminating
+        .get_mut("metadata")
+        .and_then(Value::as_object_mut)
+    {
+        metadata.insert("deletionTimestamp".into(), json!(now_rfc3339()));
+        metadata.insert("deletionGracePeriodSeconds".into(), json!(0));
+    }
+    if let Some(object) = terminating.as_object_mut() {
+        let status = object.entry("status").or_insert_with(|| json!({}));
+        status["phase"] = json!("Terminating");
+    }
+    state.put(&GroupResource::new("", "namespaces"), terminating)
+}
+
+/// Deletes every namespaced object in `namespace` (what the namespace
+/// controller does before it removes a deleted namespace).
+pub fn delete_namespace_contents(state: &mut StoreState, namespace: &str) {
     let namespaced: Vec<GroupResource> = state
         .catalog()
         .all()
@@ -141,6 +173,12 @@ pub fn delete_collection(
             };
             if resource == GroupResource::new("", "namespaces") {
                 delete_namespace_contents(state, text("name"));
+                if !state.namespace_finalize_delay().is_zero() {
+                    if let Some(stored) = state.get(&resource, "", text("name")) {
+                        mark_terminating(state, &stored);
+                    }
+                    continue;
+                }
             }
             if let Some(deleted) = state.delete(&resource, text("namespace"), text("name")) {
                 after_delete(state, &target.resource_type, &deleted);

@@ -19,7 +19,7 @@ use serde_json::Value;
 
 pub use create::{create, random_suffix};
 pub use custom_types::register_crd;
-pub use delete::{delete, delete_collection};
+pub use delete::{delete, delete_collection, delete_namespace_contents};
 pub use patch::{PatchType, parse_body, patch};
 pub use read::{ListOptions, get, list};
 pub use scale::{get_scale, patch_scale, update_scale};

@@ -198,7 +198,7 @@ fn apply(
                 name,
             });
         }
-        super::commit::require_namespace(state, target)?;
+        super::commit::require_namespace(state, target, &name)?;
     }
     let live = old.as_ref().map(|old| present(old, target));
     let now = now_rfc3339();

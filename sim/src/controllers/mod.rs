@@ -1,11 +1,13 @@
 //! Simulated controllers: one background task that reacts to store events
 //! and timers and writes the status a real controller would — workloads
 //! become available after a delay (or never, for a `fail` image), Jobs
-//! complete, LoadBalancer Services get an address, CRDs get established.
+//! complete, LoadBalancer Services get an address, CRDs get established, and
+//! namespaces deleted with a finalize delay are removed once it has passed.
 
 mod conditions;
 mod crd;
 mod job;
+mod namespace;
 mod pods;
 mod progress;
 mod service;
@@ -84,6 +86,13 @@ impl Controllers {
         let Ok(state) = self.store.lock() else {
             return;
         };
+        let delay = state.namespace_finalize_delay();
+        let terminating: Vec<ObjectRef> = state
+            .list(&namespace::namespaces(), None)
+            .iter()
+            .filter(|object| namespace::is_terminating(object))
+            .map(|object| object_ref(&namespace::namespaces(), object))
+            .collect();
         let mut references = Vec::new();
         for resource in state.resources_in_use().into_iter().filter(is_controlled) {
             for object in state.list(&resource, None) {
@@ -91,15 +100,48 @@ impl Controllers {
             }
         }
         drop(state);
+        for reference in terminating {
+            self.schedule_finalize(reference, delay);
+        }
         for reference in references {
             self.reconcile(&reference);
         }
+    }
+
+    fn schedule_finalize(&mut self, reference: ObjectRef, delay: Duration) {
+        self.timers
+            .entry(Instant::now() + delay)
+            .or_default()
+            .push(reference);
+    }
+
+    /// A namespace just marked terminating: remove it after the delay.
+    fn namespace_event(&mut self, event: &crate::store::StoreEvent) {
+        let newly_terminating = event.event_type != crate::store::EventType::Deleted
+            && namespace::is_terminating(&event.object)
+            && !event
+                .previous
+                .as_ref()
+                .is_some_and(|previous| namespace::is_terminating(previous));
+        if !newly_terminating {
+            return;
+        }
+        let Ok(state) = self.store.lock() else {
+            return;
+        };
+        let delay = state.namespace_finalize_delay();
+        drop(state);
+        self.schedule_finalize(object_ref(&event.resource, &event.object), delay);
     }
 
     fn reconcile(&mut self, reference: &ObjectRef) {
         let Ok(mut state) = self.store.lock() else {
             return;
         };
+        if reference.resource == namespace::namespaces() {
+            namespace::finalize(&mut state, &reference.name);
+            return;
+        }
         let Some(object) = state.get(&reference.resource, &reference.namespace, &reference.name)
         else {
             self.progress.remove(reference);
@@ -160,6 +202,9 @@ impl Controllers {
             tokio::select! {
                 received = events.recv() => match received {
                     Ok(event) => {
+                        if event.resource == namespace::namespaces() {
+                            self.namespace_event(&event);
+                        }
                         if is_controlled(&event.resource) && !self_written(&event) {
                             let reference = ObjectRef {
                                 resource: event.resource.clone(),

@@ -9,6 +9,7 @@ mod event;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use tokio::sync::{broadcast, mpsc};
@@ -62,6 +63,8 @@ pub struct StoreState {
     events: broadcast::Sender<Arc<StoreEvent>>,
     persistence: Option<mpsc::UnboundedSender<PersistOperation>>,
     next_address: u32,
+    /// How long a deleted namespace stays `Terminating` (zero: removed at once).
+    namespace_finalize_delay: Duration,
 }
 
 /// The shared store.
@@ -90,6 +93,7 @@ impl Store {
                 events: events.clone(),
                 persistence,
                 next_address: 1,
+                namespace_finalize_delay: Duration::ZERO,
             }),
             events,
         }
@@ -159,6 +163,17 @@ impl StoreState {
             .filter(|(_, objects)| !objects.is_empty())
             .map(|(resource, _)| resource.clone())
             .collect()
+    }
+
+    /// How long a deleted namespace stays `Terminating` before it is removed.
+    pub fn namespace_finalize_delay(&self) -> Duration {
+        self.namespace_finalize_delay
+    }
+
+    /// Sets how long a deleted namespace stays `Terminating` (zero removes
+    /// it together with its content at once).
+    pub fn set_namespace_finalize_delay(&mut self, delay: Duration) {
+        self.namespace_finalize_delay = delay;
     }
 
     /// Stores `object` (created or changed), stamping a new resourceVersion,

@@ -40,6 +40,7 @@ pub fn start(spec: AgentSpec) -> anyhow::Result<JoinHandle<()>> {
         namespace: fleet_agent::install::DEFAULT_NAMESPACE.to_owned(),
         listen: None,
         log_format: fleet_agent::cli::LogFormat::Text,
+        shutdown_grace: std::time::Duration::from_secs(5),
     };
     let cluster = spec.cluster;
     Ok(tokio::spawn(async move {
