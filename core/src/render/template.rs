@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 use super::canonical::{canonical_bytes, canonicalize_in_place, digest};
-use super::kinds::{apply_rank, is_cluster_scoped_builtin};
+use super::kinds::{ApplyBucket, apply_bucket, is_cluster_scoped_builtin};
 use super::object::{ObjectKey, SourceObject, group_of};
 use super::output::{AppRender, RenderedObject};
 use super::renderer::{APP_LABEL, CLUSTER_LABEL, FALLBACK_NAMESPACE};
@@ -106,10 +106,10 @@ impl AppTemplate {
     }
 }
 
-/// The apply order: rank of the kind, then name, namespace, kind, group.
-fn order(key: &ObjectKey) -> (u8, &str, &Option<String>, &str, &str) {
+/// The apply order: the kind's bucket, then name, namespace, kind, group.
+fn order(key: &ObjectKey) -> (ApplyBucket, &str, &Option<String>, &str, &str) {
     (
-        apply_rank(&key.kind),
+        apply_bucket(&key.group, &key.kind),
         &key.name,
         &key.namespace,
         &key.kind,
@@ -249,6 +249,70 @@ mod tests {
                 }
             });
         }
+    }
+
+    #[test]
+    fn an_app_renders_in_apply_order_with_webhooks_last() {
+        // One file, written in the worst order.
+        let manifest = "\
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingWebhookConfiguration
+metadata: {name: a-webhook}
+---
+apiVersion: example.com/v1
+kind: Widget
+metadata: {name: a-widget}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: a-deployment}
+---
+apiVersion: v1
+kind: LimitRange
+metadata: {name: z-limits}
+---
+apiVersion: v1
+kind: ResourceQuota
+metadata: {name: a-quota}
+---
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata: {name: z-storage}
+---
+apiVersion: scheduling.k8s.io/v1
+kind: PriorityClass
+metadata: {name: z-priority}
+";
+        let repository =
+            FleetRepository::load(example(&[("apps/web/base/extra.yaml", manifest)])).unwrap();
+        let renderer = Renderer::new(Arc::new(repository));
+        let render = renderer.render_cluster("dev-eu-1").unwrap();
+        let kinds: Vec<&str> = render
+            .objects()
+            .filter(|(app, _)| app.app == "web")
+            .map(|(_, object)| object.key.kind.as_str())
+            .collect();
+        let position = |kind: &str| {
+            kinds
+                .iter()
+                .position(|known| *known == kind)
+                .unwrap_or_else(|| panic!("{kind} not in {kinds:?}"))
+        };
+        assert!(
+            position("PriorityClass") < position("StorageClass"),
+            "{kinds:?}"
+        );
+        assert!(
+            position("StorageClass") < position("LimitRange"),
+            "{kinds:?}"
+        );
+        assert!(
+            position("ResourceQuota") < position("ConfigMap"),
+            "{kinds:?}"
+        );
+        assert!(position("LimitRange") < position("Deployment"), "{kinds:?}");
+        assert!(position("Deployment") < position("Widget"), "{kinds:?}");
+        assert_eq!(kinds.last(), Some(&"ValidatingWebhookConfiguration"));
     }
 
     #[test]
