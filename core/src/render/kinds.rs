@@ -77,6 +77,50 @@ pub fn apply_bucket(group: &str, kind: &str) -> ApplyBucket {
     }
 }
 
+/// The scope of a built-in kind the renderer knows: `Some(true)` namespaced,
+/// `Some(false)` cluster-scoped, `None` not known here (a custom resource,
+/// or a built-in kind not listed) — then only the CRDs the cluster receives
+/// from the repository, or else the agent's discovery, can say.
+pub fn builtin_scope(group: &str, kind: &str) -> Option<bool> {
+    if is_cluster_scoped_builtin(group, kind) {
+        return Some(false);
+    }
+    is_namespaced_builtin(group, kind).then_some(true)
+}
+
+/// Whether a built-in kind is known to live in namespaces.
+pub fn is_namespaced_builtin(group: &str, kind: &str) -> bool {
+    matches!(
+        (group, kind),
+        (
+            "",
+            "Pod"
+                | "Service"
+                | "ConfigMap"
+                | "Secret"
+                | "ServiceAccount"
+                | "PersistentVolumeClaim"
+                | "LimitRange"
+                | "ResourceQuota"
+                | "Endpoints"
+                | "Event"
+                | "ReplicationController"
+                | "PodTemplate"
+        ) | (
+            "apps",
+            "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "ControllerRevision"
+        ) | ("batch", "Job" | "CronJob")
+            | ("autoscaling", "HorizontalPodAutoscaler")
+            | ("policy", "PodDisruptionBudget")
+            | ("networking.k8s.io", "Ingress" | "NetworkPolicy")
+            | ("rbac.authorization.k8s.io", "Role" | "RoleBinding")
+            | ("coordination.k8s.io", "Lease")
+            | ("discovery.k8s.io", "EndpointSlice")
+            | ("events.k8s.io", "Event")
+            | ("storage.k8s.io", "CSIStorageCapacity")
+    )
+}
+
 /// Whether a built-in kind is cluster-scoped (custom kinds are looked up in
 /// the CRDs the fleet ships).
 pub fn is_cluster_scoped_builtin(group: &str, kind: &str) -> bool {
@@ -101,8 +145,18 @@ pub fn is_cluster_scoped_builtin(group: &str, kind: &str) -> bool {
                 "admissionregistration.k8s.io",
                 "ValidatingWebhookConfiguration"
             )
+            | (
+                "admissionregistration.k8s.io",
+                "ValidatingAdmissionPolicy" | "ValidatingAdmissionPolicyBinding"
+            )
             | ("networking.k8s.io", "IngressClass")
             | ("node.k8s.io", "RuntimeClass")
+            | ("storage.k8s.io", "CSINode")
+            | ("certificates.k8s.io", "CertificateSigningRequest")
+            | (
+                "flowcontrol.apiserver.k8s.io",
+                "FlowSchema" | "PriorityLevelConfiguration"
+            )
     )
 }
 

@@ -26,6 +26,7 @@ pub fn desired_state_without_objects(render: &ClusterRender) -> DesiredState {
             .iter()
             .map(|app| AppDesiredState {
                 app: app.app.clone(),
+                namespace: app.namespace.clone(),
                 digest: app.digest.clone(),
                 sync: Some(SyncPolicy {
                     prune: app.sync.prune,
