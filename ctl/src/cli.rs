@@ -31,7 +31,7 @@ pub enum Command {
     #[command(subcommand)]
     Token(TokenCommand),
     /// Every cluster: connected, target and applied revision, health, drift.
-    Status(HubReadArgs),
+    Status(StatusArgs),
     /// Clusters the hub knows, with labels and enrollment.
     Clusters(HubReadArgs),
     /// Revisions the hub observed and their render verdicts.
@@ -145,6 +145,18 @@ pub enum RolloutCommand {
     Rollback(HubArgs),
     /// Past rollouts and the audit log.
     History(HubReadArgs),
+}
+
+/// `fleetctl status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub read: HubReadArgs,
+    /// Also list clusters that are not declared in Git and never enrolled
+    /// (the table hides them; JSON and YAML always carry every cluster,
+    /// with `declared: false`).
+    #[arg(long)]
+    pub all: bool,
 }
 
 /// `fleetctl rollout status`.
