@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::logging::LogFormat;
 use crate::output::OutputFormat;
 
 /// fleet: GitOps for fleets of Kubernetes clusters.
@@ -13,6 +14,9 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+    /// Log lines on stderr (filter: $FLEETCTL_LOG, default warn): text or json.
+    #[arg(long, value_enum, global = true, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
 }
 
 /// Top-level commands.

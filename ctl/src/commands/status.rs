@@ -56,6 +56,7 @@ impl From<ClusterSummary> for ClusterRow {
 }
 
 async fn rows(args: &HubReadArgs) -> Result<Vec<ClusterRow>, CliError> {
+    tracing::debug!("listing the hub's clusters");
     let mut client = admin_client(&args.hub).await?;
     let response = client
         .list_clusters(ListClustersRequest {})
