@@ -44,7 +44,11 @@ pub fn desired_state_without_objects(render: &ClusterRender) -> DesiredState {
                         json_pointers: ignored.json_pointers.clone(),
                     })
                     .collect(),
-                health_timeout_seconds: app.health_timeout.map_or(0, |timeout| timeout.0.as_secs()),
+                // Whole seconds on the wire, rounded up (1500ms → 2s): never
+                // truncated to 0, which means "no timeout".
+                health_timeout_seconds: app.health_timeout.map_or(0, |timeout| {
+                    u64::try_from(timeout.0.as_millis().div_ceil(1000)).unwrap_or(u64::MAX)
+                }),
                 objects: Vec::new(),
             })
             .collect(),
