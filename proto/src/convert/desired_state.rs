@@ -65,3 +65,47 @@ pub fn manifests(app: &AppRender) -> Vec<Manifest> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use fleet_core::ClusterRender;
+    use fleet_core::model::{FleetDuration, SyncPolicy};
+    use fleet_core::render::AppRender;
+
+    use super::desired_state;
+
+    fn with_timeout(timeout: Option<Duration>) -> ClusterRender {
+        ClusterRender {
+            cluster: "edge-1".into(),
+            environment: "dev".into(),
+            revision: None,
+            apps: vec![AppRender {
+                app: "web".into(),
+                namespace: "web".into(),
+                sync: SyncPolicy {
+                    prune: true,
+                    self_heal: true,
+                },
+                depends_on: Vec::new(),
+                ignore_differences: Vec::new(),
+                health_timeout: timeout.map(FleetDuration),
+                objects: Vec::new(),
+                digest: "sha256:app".into(),
+            }],
+            digest: "sha256:cluster".into(),
+        }
+    }
+
+    #[test]
+    fn health_timeouts_round_up_to_whole_seconds_and_the_namespace_travels() {
+        let seconds =
+            |timeout| desired_state(&with_timeout(timeout)).apps[0].health_timeout_seconds;
+        assert_eq!(seconds(None), 0, "no timeout");
+        assert_eq!(seconds(Some(Duration::from_millis(1500))), 2);
+        assert_eq!(seconds(Some(Duration::from_millis(200))), 1, "never 0");
+        assert_eq!(seconds(Some(Duration::from_secs(300))), 300);
+        assert_eq!(desired_state(&with_timeout(None)).apps[0].namespace, "web");
+    }
+}
