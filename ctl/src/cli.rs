@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::logging::LogFormat;
 use crate::output::OutputFormat;
 
 /// fleet: GitOps for fleets of Kubernetes clusters.
@@ -13,6 +14,9 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+    /// Log lines on stderr (filter: $FLEETCTL_LOG, default warn): text or json.
+    #[arg(long, value_enum, global = true, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
 }
 
 /// Top-level commands.
@@ -31,7 +35,7 @@ pub enum Command {
     #[command(subcommand)]
     Token(TokenCommand),
     /// Every cluster: connected, target and applied revision, health, drift.
-    Status(HubReadArgs),
+    Status(StatusArgs),
     /// Clusters the hub knows, with labels and enrollment.
     Clusters(HubReadArgs),
     /// Revisions the hub observed and their render verdicts.
@@ -145,6 +149,18 @@ pub enum RolloutCommand {
     Rollback(HubArgs),
     /// Past rollouts and the audit log.
     History(HubReadArgs),
+}
+
+/// `fleetctl status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub read: HubReadArgs,
+    /// Also list clusters that are not declared in Git and never enrolled
+    /// (the table hides them; JSON and YAML always carry every cluster,
+    /// with `declared: false`).
+    #[arg(long)]
+    pub all: bool,
 }
 
 /// `fleetctl rollout status`.

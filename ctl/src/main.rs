@@ -10,6 +10,7 @@ mod error;
 mod git_cli;
 mod hub_client;
 mod hub_http;
+mod logging;
 mod output;
 mod repository;
 
@@ -19,6 +20,7 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
+    logging::init(cli.log_format);
     match commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => error.report(),

@@ -262,3 +262,56 @@ async fn a_failing_image_stops_at_the_canary_and_is_rolled_back() {
         .unwrap();
     assert_eq!(refused.code(), Code::PermissionDenied);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waves_with_nothing_to_release_succeed_at_once_and_say_why() {
+    let (remote, hub) = fleet().await;
+    eventually("the first revision converges everywhere", || {
+        json(&hub, &["status", "-o", "json"])
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|cluster| cluster["synced"] == true)
+    })
+    .await;
+
+    // A first wave whose selector matches no cluster, with a long bake; the
+    // commit changes no rendered state, so every wave has nothing to release.
+    remote.edit(
+        "fleet.yaml",
+        "    waves:\n",
+        "    waves:\n      - name: nowhere\n        selector:\n          matchLabels:\n            tier: none\n        bake: 10m\n",
+    );
+    let settings = remote.commit_and_push("an empty first wave");
+    hub.fleetctl(&["refresh"]).success();
+    eventually("the settings-only rollout succeeds without promote", || {
+        let view = rollout(&hub);
+        view["revision"] == settings.as_str() && view["state"] == "Succeeded"
+    })
+    .await;
+    let view = rollout(&hub);
+    assert_eq!(wave(&view, "nowhere")["note"], "no clusters", "{view}");
+    assert_eq!(wave(&view, "production")["note"], "no changes", "{view}");
+    assert_eq!(wave(&view, "production")["approved"], false, "{view}");
+
+    // A real change: the empty wave does not bake its ten minutes.
+    remote.edit("apps/web/base/deployment.yaml", "web:1.4.2", "web:1.5.0");
+    let change = remote.commit_and_push("web 1.5.0");
+    hub.fleetctl(&["refresh"]).success();
+    eventually("production waits for approval", || {
+        let view = rollout(&hub);
+        view["revision"] == change.as_str()
+            && wave(&view, "production")["state"] == "WaitingApproval"
+    })
+    .await;
+    let view = rollout(&hub);
+    assert_eq!(wave(&view, "nowhere")["state"], "Succeeded", "{view}");
+    assert_eq!(wave(&view, "canary")["note"], Value::Null, "{view}");
+    let table = hub.fleetctl(&["rollout", "status"]).success().stdout;
+    assert!(
+        table
+            .lines()
+            .any(|line| line.contains("nowhere") && line.contains("Succeeded (no clusters)")),
+        "{table}"
+    );
+}

@@ -7,6 +7,7 @@
 //! sends it only if it changed).
 
 mod app;
+mod scope;
 pub mod state;
 
 use std::collections::{HashMap, HashSet};
@@ -38,12 +39,20 @@ const RETRY_AFTER: Duration = Duration::from_secs(30);
 /// again this soon (the namespace controller removes the namespace within
 /// seconds; the object must be back within a second of that).
 pub const NAMESPACE_TERMINATING_RETRY: Duration = Duration::from_millis(250);
+/// Namespace of an app's namespaced objects when the hub names none.
+const DEFAULT_NAMESPACE: &str = "default";
 /// Events buffered between the watches and the reconciler.
 pub const LIVE_EVENT_BUFFER: usize = 4096;
 
 /// An app of the desired state, parsed.
+#[derive(Clone)]
 struct ParsedApp {
     name: String,
+    /// Where its objects of a namespaced kind that name no namespace go.
+    namespace: String,
+    /// Objects (indices into `objects`) whose scope discovery has not
+    /// confirmed yet (see `scope.rs`).
+    scope_pending: Vec<usize>,
     digest: String,
     prune: bool,
     self_heal: bool,
@@ -71,6 +80,13 @@ fn parse(desired: &DesiredState) -> Vec<ParsedApp> {
             let sync = app.sync.unwrap_or_default();
             ParsedApp {
                 name: app.app.clone(),
+                // A hub that predates the field sent every namespace itself.
+                namespace: if app.namespace.is_empty() {
+                    DEFAULT_NAMESPACE.to_owned()
+                } else {
+                    app.namespace.clone()
+                },
+                scope_pending: (0..objects.len()).collect(),
                 digest: app.digest.clone(),
                 prune: sync.prune,
                 self_heal: sync.self_heal,
@@ -328,9 +344,20 @@ impl Reconciler {
             return;
         };
         let apps = match &self.parsed {
-            Some((parsed, apps)) if Arc::ptr_eq(parsed, &desired) => Arc::clone(apps),
-            _ => {
-                let apps = Arc::new(parse(&desired));
+            Some((parsed, apps))
+                if Arc::ptr_eq(parsed, &desired)
+                    && !(self.full && apps.iter().any(|app| !app.scope_pending.is_empty())) =>
+            {
+                Arc::clone(apps)
+            }
+            parsed => {
+                let mut apps = match parsed {
+                    // Only scopes left to resolve (a kind not served before).
+                    Some((parsed, apps)) if Arc::ptr_eq(parsed, &desired) => apps.as_ref().clone(),
+                    _ => parse(&desired),
+                };
+                self.resolve_scopes(&mut apps).await;
+                let apps = Arc::new(apps);
                 self.parsed = Some((Arc::clone(&desired), Arc::clone(&apps)));
                 self.full = true;
                 apps

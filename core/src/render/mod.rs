@@ -17,7 +17,9 @@ mod renderer;
 mod template;
 pub mod variables;
 
-pub use kinds::{apply_rank, is_cluster_scoped_builtin};
+pub use kinds::{
+    ApplyBucket, apply_bucket, builtin_scope, is_cluster_scoped_builtin, is_namespaced_builtin,
+};
 pub use kustomize::KUSTOMIZE_ENV;
 pub use object::{ObjectKey, Origin, SourceObject, group_of};
 pub use output::{AppRender, ClusterRender, RenderedObject};

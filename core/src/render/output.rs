@@ -48,6 +48,11 @@ impl Serialize for RenderedObject {
 pub struct AppRender {
     /// The app's name.
     pub app: String,
+    /// The namespace of its namespaced objects that name none (the App's
+    /// `spec.namespace`, else `default`). Objects whose scope the hub cannot
+    /// know are rendered without a namespace; the agent puts them here when
+    /// discovery says their kind is namespaced.
+    pub namespace: String,
     /// Prune / self-heal policy.
     pub sync: SyncPolicy,
     /// Apps to apply and see healthy first.
@@ -58,7 +63,8 @@ pub struct AppRender {
     pub health_timeout: Option<FleetDuration>,
     /// Objects in apply order.
     pub objects: Vec<RenderedObject>,
-    /// sha256 over the canonical bytes of `objects`.
+    /// sha256 over the canonical bytes of `objects` (when an object's scope
+    /// is left to the agent, that digest and `namespace` hashed again).
     pub digest: String,
 }
 

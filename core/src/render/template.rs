@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 use super::canonical::{canonical_bytes, canonicalize_in_place, digest};
-use super::kinds::{apply_rank, is_cluster_scoped_builtin};
+use super::kinds::{ApplyBucket, apply_bucket, builtin_scope};
 use super::object::{ObjectKey, SourceObject, group_of};
 use super::output::{AppRender, RenderedObject};
 use super::renderer::{APP_LABEL, CLUSTER_LABEL, FALLBACK_NAMESPACE};
@@ -34,12 +34,17 @@ struct ObjectTemplate {
     prefix: String,
     /// Canonical JSON after the cluster label's value (without its quote).
     suffix: String,
+    /// Whether the object names no namespace and its kind's scope is not
+    /// known here: the agent decides from discovery.
+    unscoped: bool,
 }
 
 /// One app's finished objects, in apply order, for any cluster.
 #[derive(Debug)]
 pub(super) struct AppTemplate {
     objects: Vec<ObjectTemplate>,
+    /// Whether any object's scope is left to the agent.
+    unscoped: bool,
 }
 
 /// Custom kinds' scopes: (group, kind) → namespaced.
@@ -68,7 +73,11 @@ impl AppTemplate {
             return Err(problems);
         }
         finished.sort_by(|a, b| order(&a.key).cmp(&order(&b.key)));
-        Ok(Self { objects: finished })
+        let unscoped = finished.iter().any(|template| template.unscoped);
+        Ok(Self {
+            objects: finished,
+            unscoped,
+        })
     }
 
     /// The app's desired state on `cluster`.
@@ -94,22 +103,31 @@ impl AppTemplate {
                 }
             })
             .collect();
+        let namespace = app_namespace(app).to_owned();
+        let mut digest_of_app = AppRender::digest_of(&objects);
+        if self.unscoped {
+            // The agent puts the unscoped objects of a namespaced kind in
+            // the app's namespace: a new namespace must change the digest.
+            // Apps without such objects keep the digest of their objects.
+            digest_of_app = digest(format!("{digest_of_app}\nnamespace={namespace}").as_bytes());
+        }
         AppRender {
             app: app.name.clone(),
+            namespace,
             sync: app.spec.sync,
             depends_on: app.spec.depends_on.clone(),
             ignore_differences: app.spec.ignore_differences.clone(),
             health_timeout: app.spec.health_timeout,
-            digest: AppRender::digest_of(&objects),
+            digest: digest_of_app,
             objects,
         }
     }
 }
 
-/// The apply order: rank of the kind, then name, namespace, kind, group.
-fn order(key: &ObjectKey) -> (u8, &str, &Option<String>, &str, &str) {
+/// The apply order: the kind's bucket, then name, namespace, kind, group.
+fn order(key: &ObjectKey) -> (ApplyBucket, &str, &Option<String>, &str, &str) {
     (
-        apply_rank(&key.kind),
+        apply_bucket(&key.group, &key.kind),
         &key.name,
         &key.namespace,
         &key.kind,
@@ -130,21 +148,28 @@ fn finish(app: &App, object: &SourceObject, scopes: &Scopes) -> Result<ObjectTem
     };
     let group = group_of(api_version).to_owned();
     let kind = kind.to_owned();
-    let namespaced = !is_cluster_scoped_builtin(&group, &kind)
-        && scopes.get(&(group, kind)).copied().unwrap_or(true);
+    // Known scope: a built-in kind, or a CRD the cluster receives from the
+    // repository. Unknown (a CRD installed by something else): not guessed.
+    let namespaced = builtin_scope(&group, &kind).or_else(|| scopes.get(&(group, kind)).copied());
     let metadata = map
         .entry("metadata")
         .or_insert_with(|| Value::Object(serde_json::Map::new()));
     let Some(metadata) = metadata.as_object_mut() else {
         return Err("metadata must be a mapping".to_owned());
     };
-    if namespaced && !metadata.contains_key("namespace") {
-        let namespace = app.spec.namespace.as_deref().unwrap_or(FALLBACK_NAMESPACE);
-        metadata.insert("namespace".to_owned(), Value::String(namespace.to_owned()));
+    match namespaced {
+        Some(true) if !metadata.contains_key("namespace") => {
+            metadata.insert(
+                "namespace".to_owned(),
+                Value::String(app_namespace(app).to_owned()),
+            );
+        }
+        Some(false) => {
+            metadata.remove("namespace");
+        }
+        _ => {}
     }
-    if !namespaced {
-        metadata.remove("namespace");
-    }
+    let unscoped = namespaced.is_none() && !metadata.contains_key("namespace");
     let labels = metadata
         .entry("labels")
         .or_insert_with(|| Value::Object(serde_json::Map::new()));
@@ -173,7 +198,14 @@ fn finish(app: &App, object: &SourceObject, scopes: &Scopes) -> Result<ObjectTem
         source: format!("{}:{}", object.origin.file, object.origin.line),
         prefix: prefix.to_owned(),
         suffix: suffix.to_owned(),
+        unscoped,
     })
+}
+
+/// The namespace of an app's namespaced objects that name none: its
+/// `spec.namespace`, else `default` (as kubectl would).
+fn app_namespace(app: &App) -> &str {
+    app.spec.namespace.as_deref().unwrap_or(FALLBACK_NAMESPACE)
 }
 
 #[cfg(test)]
@@ -249,6 +281,173 @@ mod tests {
                 }
             });
         }
+    }
+
+    #[test]
+    fn an_app_renders_in_apply_order_with_webhooks_last() {
+        // One file, written in the worst order.
+        let manifest = "\
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingWebhookConfiguration
+metadata: {name: a-webhook}
+---
+apiVersion: example.com/v1
+kind: Widget
+metadata: {name: a-widget}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: a-deployment}
+---
+apiVersion: v1
+kind: LimitRange
+metadata: {name: z-limits}
+---
+apiVersion: v1
+kind: ResourceQuota
+metadata: {name: a-quota}
+---
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata: {name: z-storage}
+---
+apiVersion: scheduling.k8s.io/v1
+kind: PriorityClass
+metadata: {name: z-priority}
+";
+        let repository =
+            FleetRepository::load(example(&[("apps/web/base/extra.yaml", manifest)])).unwrap();
+        let renderer = Renderer::new(Arc::new(repository));
+        let render = renderer.render_cluster("dev-eu-1").unwrap();
+        let kinds: Vec<&str> = render
+            .objects()
+            .filter(|(app, _)| app.app == "web")
+            .map(|(_, object)| object.key.kind.as_str())
+            .collect();
+        let position = |kind: &str| {
+            kinds
+                .iter()
+                .position(|known| *known == kind)
+                .unwrap_or_else(|| panic!("{kind} not in {kinds:?}"))
+        };
+        assert!(
+            position("PriorityClass") < position("StorageClass"),
+            "{kinds:?}"
+        );
+        assert!(
+            position("StorageClass") < position("LimitRange"),
+            "{kinds:?}"
+        );
+        assert!(
+            position("ResourceQuota") < position("ConfigMap"),
+            "{kinds:?}"
+        );
+        assert!(position("LimitRange") < position("Deployment"), "{kinds:?}");
+        assert!(position("Deployment") < position("Widget"), "{kinds:?}");
+        assert_eq!(kinds.last(), Some(&"ValidatingWebhookConfiguration"));
+    }
+
+    /// The web app's render on dev-eu-1 with `edits` to the example fleet.
+    fn web_app(edits: &[(&str, &str)]) -> crate::render::AppRender {
+        let repository = FleetRepository::load(example(edits)).unwrap();
+        let renderer = Renderer::new(Arc::new(repository));
+        let render = renderer.render_cluster("dev-eu-1").unwrap();
+        render
+            .apps
+            .into_iter()
+            .find(|app| app.app == "web")
+            .unwrap()
+    }
+
+    const UNKNOWN_KINDS: &str = "\
+apiVersion: cert-manager.io/v1
+kind: ClusterIssuer
+metadata: {name: letsencrypt}
+---
+apiVersion: example.com/v1
+kind: Gadget
+metadata: {name: gizmo}
+---
+apiVersion: example.com/v1
+kind: Gadget
+metadata: {name: placed, namespace: elsewhere}
+";
+
+    #[test]
+    fn kinds_of_unknown_scope_get_no_namespace_by_guess() {
+        let app = web_app(&[("apps/web/base/custom.yaml", UNKNOWN_KINDS)]);
+        let namespace_of = |name: &str| {
+            let object = app
+                .objects
+                .iter()
+                .find(|object| object.key.name == name)
+                .unwrap();
+            (
+                object.key.namespace.clone(),
+                object.value()["metadata"]["namespace"].clone(),
+            )
+        };
+        assert_eq!(namespace_of("letsencrypt"), (None, serde_json::Value::Null));
+        assert_eq!(namespace_of("gizmo"), (None, serde_json::Value::Null));
+        // What the manifest says is kept.
+        assert_eq!(namespace_of("placed").0.as_deref(), Some("elsewhere"));
+        // Known kinds still get the app's namespace, which travels with the app.
+        assert_eq!(namespace_of("web-config").0.as_deref(), Some("web"));
+        assert_eq!(app.namespace, "web");
+    }
+
+    #[test]
+    fn a_crd_in_the_repository_gives_its_kinds_scope() {
+        let crd = "\
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: gadgets.example.com}
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {plural: gadgets, kind: Gadget}
+  versions: [{name: v1, served: true, storage: true}]
+";
+        let app = web_app(&[
+            ("apps/web/base/custom.yaml", UNKNOWN_KINDS),
+            ("apps/web/base/gadget-crd.yaml", crd),
+        ]);
+        let gizmo = app
+            .objects
+            .iter()
+            .find(|object| object.key.name == "gizmo")
+            .unwrap();
+        assert_eq!(gizmo.key.namespace.as_deref(), Some("web"));
+    }
+
+    #[test]
+    fn the_app_namespace_counts_in_the_digest_only_when_the_agent_uses_it() {
+        let moved = "apiVersion: fleet/v1alpha1\nkind: App\nmetadata:\n  name: web\nspec:\n  namespace: moved\n";
+        // Known kinds only: the digest is the digest of the objects, as before.
+        let known = web_app(&[]);
+        assert_eq!(
+            known.digest,
+            crate::render::AppRender::digest_of(&known.objects)
+        );
+        // With an object the agent places: a new app namespace is a new
+        // digest even though no object's bytes change.
+        let custom = ("apps/web/base/custom.yaml", UNKNOWN_KINDS);
+        let before = web_app(&[custom]);
+        let after = web_app(&[custom, ("apps/web/app.yaml", moved)]);
+        assert_ne!(
+            before.digest,
+            crate::render::AppRender::digest_of(&before.objects)
+        );
+        let gizmo = |app: &crate::render::AppRender| {
+            app.objects
+                .iter()
+                .find(|object| object.key.name == "gizmo")
+                .unwrap()
+                .digest
+                .clone()
+        };
+        assert_eq!(gizmo(&before), gizmo(&after));
+        assert_ne!(before.digest, after.digest);
     }
 
     #[test]

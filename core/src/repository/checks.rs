@@ -70,6 +70,18 @@ fn check_apps(repository: &LoadedFiles, problems: &mut Diagnostics) {
                 ));
             }
         }
+        // The timeout travels in whole seconds; a sub-second one would turn
+        // into 0, which means "no timeout".
+        if let Some(timeout) = app.spec.health_timeout
+            && timeout.0 < std::time::Duration::from_secs(1)
+        {
+            problems.push(app.diagnostic(
+                "/spec/healthTimeout",
+                format!(
+                    "healthTimeout {timeout} is below the minimum of 1s (omit it for no timeout)"
+                ),
+            ));
+        }
         for (index, ignored) in app.spec.ignore_differences.iter().enumerate() {
             for (pointer_index, pointer) in ignored.json_pointers.iter().enumerate() {
                 if !pointer.starts_with('/') {
@@ -181,5 +193,54 @@ fn known<'a>(names: impl Iterator<Item = &'a String>) -> String {
         "none".to_owned()
     } else {
         names.join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::repository::FleetRepository;
+    use crate::test_support::example;
+
+    #[test]
+    fn a_sub_second_health_timeout_is_refused_at_its_line() {
+        let web = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../fleet-examples/apps/web/app.yaml"
+        ))
+        .unwrap();
+        let line = web
+            .lines()
+            .position(|line| line.contains("healthTimeout"))
+            .unwrap()
+            + 1;
+        let edited = web.replace("healthTimeout: 5m", "healthTimeout: 500ms");
+        let problems = FleetRepository::load(example(&[("apps/web/app.yaml", &edited)]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            problems.contains(&format!(
+                "apps/web/app.yaml:{line}: healthTimeout 500ms is below"
+            )),
+            "{problems}"
+        );
+        // One second and more is fine.
+        let edited = web.replace("healthTimeout: 5m", "healthTimeout: 1s");
+        FleetRepository::load(example(&[("apps/web/app.yaml", &edited)])).unwrap();
+    }
+
+    #[test]
+    fn fleet_yaml_git_branch_must_be_the_tracked_branch() {
+        let repository = FleetRepository::load(example(&[])).unwrap();
+        assert!(repository.check_tracked_branch("main").is_ok());
+        let problem = repository
+            .check_tracked_branch("release")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            problem.starts_with(
+                "fleet.yaml:7: spec.git.branch is 'main' but the hub tracks branch 'release'"
+            ),
+            "{problem}"
+        );
     }
 }

@@ -32,6 +32,25 @@ pub struct FleetRepository {
 }
 
 impl FleetRepository {
+    /// Checks `fleet.yaml`'s `spec.git.branch` against the branch a reader
+    /// actually tracks (the hub's `hub.yaml git.branch`). **Decision:** the
+    /// tracker's setting decides which branch is read — the repository
+    /// cannot choose the branch it is read from — so `spec.git.branch` is an
+    /// assertion: absent, or equal to the tracked branch, else an error at
+    /// its line.
+    pub fn check_tracked_branch(&self, tracked: &str) -> Result<(), crate::diagnostic::Diagnostic> {
+        match &self.fleet.spec.git.branch {
+            Some(branch) if branch != tracked => Err(self.fleet.diagnostic(
+                "/spec/git/branch",
+                format!(
+                    "spec.git.branch is '{branch}' but the hub tracks branch '{tracked}' \
+                     (hub.yaml git.branch decides); make them agree or remove spec.git.branch"
+                ),
+            )),
+            _ => Ok(()),
+        }
+    }
+
     /// Loads and checks the repository in `snapshot`.
     pub fn load(snapshot: Arc<Snapshot>) -> Result<Self, Diagnostics> {
         Self::load_after(snapshot, None)

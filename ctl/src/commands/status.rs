@@ -4,7 +4,7 @@ use comfy_table::Table;
 use fleet_proto::{ClusterSummary, ListClustersRequest};
 use serde::Serialize;
 
-use crate::cli::HubReadArgs;
+use crate::cli::{HubReadArgs, StatusArgs};
 use crate::error::CliError;
 use crate::hub_client::{admin_client, status_error};
 use crate::output::{OutputFormat, print_structured};
@@ -56,6 +56,7 @@ impl From<ClusterSummary> for ClusterRow {
 }
 
 async fn rows(args: &HubReadArgs) -> Result<Vec<ClusterRow>, CliError> {
+    tracing::debug!("listing the hub's clusters");
     let mut client = admin_client(&args.hub).await?;
     let response = client
         .list_clusters(ListClustersRequest {})
@@ -85,13 +86,42 @@ fn ago(last_seen_ms: u64) -> String {
     format!("{seconds}s ago")
 }
 
+/// What the SYNC column says of a cluster Git no longer declares but whose
+/// agent enrolled: the hub sends it nothing new (it stays on its last
+/// target) and its agent keeps what it applied.
+pub const REMOVED_FROM_GIT: &str = "removed from Git";
+/// What the SYNC column says, with `--all`, of a cluster that is neither
+/// declared nor enrolled.
+pub const NOT_IN_GIT: &str = "not in Git";
+
+/// Whether the table shows `row`: clusters declared in Git, and clusters
+/// whose agent enrolled; `--all` adds the rest (undeclared, never enrolled —
+/// e.g. declared once and removed before any agent came).
+fn shown(row: &ClusterRow, all: bool) -> bool {
+    all || row.declared || row.enrolled
+}
+
+fn sync_text(row: &ClusterRow) -> &'static str {
+    match (row.declared, row.enrolled, row.synced) {
+        (false, true, _) => REMOVED_FROM_GIT,
+        (false, false, _) => NOT_IN_GIT,
+        (true, _, true) => "Synced",
+        (true, _, false) => "OutOfSync",
+    }
+}
+
 /// `fleetctl status`.
-pub async fn status(args: &HubReadArgs) -> Result<(), CliError> {
-    let rows = rows(args).await?;
-    if args.output != OutputFormat::Table {
-        print_structured(&rows, args.output)?;
+pub async fn status(args: &StatusArgs) -> Result<(), CliError> {
+    let rows = rows(&args.read).await?;
+    if args.read.output != OutputFormat::Table {
+        print_structured(&rows, args.read.output)?;
         return Ok(());
     }
+    println!("{}", status_table(&rows, args.all));
+    Ok(())
+}
+
+fn status_table(rows: &[ClusterRow], all: bool) -> Table {
     let mut table = Table::new();
     table.load_preset(comfy_table::presets::NOTHING);
     table.set_header([
@@ -104,20 +134,19 @@ pub async fn status(args: &HubReadArgs) -> Result<(), CliError> {
         "DRIFT",
         "LAST REPORT",
     ]);
-    for row in &rows {
+    for row in rows.iter().filter(|row| shown(row, all)) {
         table.add_row([
             row.name.clone(),
             if row.connected { "yes" } else { "no" }.to_owned(),
             short(&row.target_revision),
             short(&row.applied_revision),
-            if row.synced { "Synced" } else { "OutOfSync" }.to_owned(),
+            sync_text(row).to_owned(),
             row.health.clone(),
             row.drift_count.to_string(),
             ago(row.last_seen_ms),
         ]);
     }
-    println!("{table}");
-    Ok(())
+    table
 }
 
 /// `fleetctl clusters`.

@@ -193,6 +193,15 @@ fn render_verdict(
             return (RevisionVerdict::Invalid { errors }, None, None);
         }
     };
+    if let Err(problem) = repository.check_tracked_branch(mirror.branch()) {
+        return (
+            RevisionVerdict::Invalid {
+                errors: vec![problem.to_string()],
+            },
+            None,
+            None,
+        );
+    }
     let plan = rollout_plan(&repository);
     let names: Vec<&String> = repository.clusters.keys().collect();
     let renderer = Arc::new(Renderer::new(repository.clone()));

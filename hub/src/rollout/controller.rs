@@ -3,7 +3,7 @@
 //! without Raft or clocks, and any leader reaches the same decisions.
 
 use crate::state::rollout_transitions::CONTROLLER;
-use crate::state::{Command, FailurePolicy, FleetState, RolloutState, WaveState};
+use crate::state::{Command, FailurePolicy, FleetState, RolloutState, RolloutWave, WaveState};
 
 use super::convergence::{cluster_converged, cluster_failure};
 
@@ -44,13 +44,22 @@ pub fn decide(state: &FleetState, now_ms: u64, settings: ControllerSettings) -> 
         state,
         at_ms: now_ms,
     };
+    // A wave with nothing to release (no clusters, or none whose desired
+    // state changes) has nothing to approve, release or bake: it succeeds at
+    // once, and the rollout view says why ("no clusters" / "no changes").
+    if nothing_to_release(wave)
+        && matches!(
+            wave.state,
+            WaveState::Pending
+                | WaveState::WaitingApproval
+                | WaveState::Progressing
+                | WaveState::Baking
+        )
+    {
+        return Some(set(WaveState::Succeeded));
+    }
     match wave.state {
-        // A wave where nothing changes has nothing to approve.
-        WaveState::Pending
-            if wave.manual
-                && !wave.approved
-                && wave.clusters.iter().any(|cluster| cluster.changes) =>
-        {
+        WaveState::Pending if wave.manual && !wave.approved => {
             Some(set(WaveState::WaitingApproval))
         }
         WaveState::Pending => Some(set(WaveState::Progressing)),
@@ -138,6 +147,12 @@ pub fn decide(state: &FleetState, now_ms: u64, settings: ControllerSettings) -> 
             }
         }
     }
+}
+
+/// Whether `wave` has nothing to release: no clusters, or none whose
+/// desired state changes in this rollout.
+pub fn nothing_to_release(wave: &RolloutWave) -> bool {
+    !wave.clusters.iter().any(|cluster| cluster.changes)
 }
 
 #[cfg(test)]

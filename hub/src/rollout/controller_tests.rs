@@ -291,3 +291,92 @@ fn clusters_whose_state_does_not_change_converge_at_once() {
     assert_eq!(rollout.waves[0].state, WaveState::Succeeded);
     assert_eq!((fleet.target("c1"), fleet.target("p1")), ("r2", "r2"));
 }
+
+/// A wave of `clusters` (none: its selector matched no cluster).
+fn planned(name: &str, clusters: &[&str], manual: bool, bake_ms: u64) -> PlannedWave {
+    PlannedWave {
+        name: name.into(),
+        clusters: clusters
+            .iter()
+            .map(|cluster| (*cluster).to_owned())
+            .collect(),
+        manual,
+        bake_ms,
+        max_parallel: None,
+    }
+}
+
+#[test]
+fn waves_with_nothing_to_release_succeed_at_once_without_bake_or_approval() {
+    let plan = |digests: [(&str, &str); 2]| Command::RecordRevision {
+        revision: if digests[0].1 == "d1" { "r1" } else { "r2" }.into(),
+        summary: "commit".into(),
+        at_ms: 1_000,
+        verdict: RevisionVerdict::Valid {
+            digests: digests
+                .map(|(cluster, digest)| (cluster.to_owned(), digest.to_owned()))
+                .into(),
+        },
+        plan: Some(RolloutPlan {
+            waves: vec![
+                // The canary selector matches no cluster: an empty wave.
+                planned("canary", &[], false, 120_000),
+                planned("staging", &["s1"], false, 0),
+                // Production's one cluster does not change in r2.
+                planned("production", &["p1"], true, 120_000),
+            ],
+            max_failures: 0,
+            progress_deadline_ms: 600_000,
+            on_failure: FailurePolicy::Rollback,
+        }),
+    };
+    let mut fleet = Fleet {
+        state: FleetState::default(),
+        now: 1_000,
+    };
+    fleet.state.apply(&plan([("s1", "d1"), ("p1", "d1")]));
+    fleet.report("s1", "d1", HealthState::Healthy, "");
+    fleet.report("p1", "d1", HealthState::Healthy, "");
+    fleet.settle();
+    assert_eq!(fleet.rollout().state, RolloutState::Succeeded);
+
+    assert_eq!(
+        fleet.state.apply(&plan([("s1", "d2"), ("p1", "d1")])),
+        CommandResult::Applied
+    );
+    fleet.settle();
+    // No time has passed: the empty canary did not bake its two minutes.
+    let rollout = fleet.rollout();
+    assert_eq!(rollout.waves[0].state, WaveState::Succeeded);
+    assert_eq!(rollout.waves[1].state, WaveState::Progressing);
+    assert_eq!(fleet.target("s1"), "r2");
+
+    fleet.report("s1", "d2", HealthState::Healthy, "");
+    fleet.settle();
+    // Production has nothing to release: no promote, no bake.
+    let rollout = fleet.rollout();
+    assert_eq!(rollout.waves[2].state, WaveState::Succeeded);
+    assert_eq!(rollout.state, RolloutState::Succeeded);
+
+    let view = crate::rollout::RolloutView::of(&fleet.state, fleet.rollout(), fleet.now);
+    let notes: Vec<Option<&str>> = view.waves.iter().map(|wave| wave.note.as_deref()).collect();
+    assert_eq!(
+        notes,
+        [
+            Some(crate::rollout::NO_CLUSTERS),
+            None,
+            Some(crate::rollout::NO_CHANGES)
+        ]
+    );
+}
+
+#[test]
+fn a_baking_wave_with_clusters_still_bakes() {
+    // The shortcut is only for waves with nothing to release.
+    let mut fleet = Fleet::new(FailurePolicy::Rollback, 0);
+    fleet.record("r2", "d2", FailurePolicy::Rollback, 60_000);
+    fleet.settle();
+    fleet.report("c1", "d2", HealthState::Healthy, "");
+    fleet.settle();
+    assert_eq!(fleet.rollout().waves[0].state, WaveState::Baking);
+}

@@ -3,8 +3,14 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::controller::nothing_to_release;
 use super::convergence::cluster_converged;
 use crate::state::{FleetState, Rollout, WaveState};
+
+/// The note on a wave whose selector matched no cluster.
+pub const NO_CLUSTERS: &str = "no clusters";
+/// The note on a wave none of whose clusters' desired state changes.
+pub const NO_CHANGES: &str = "no changes";
 
 /// One cluster of a wave.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,6 +51,11 @@ pub struct WaveView {
     pub bake_left_ms: Option<u64>,
     /// Failures with reasons.
     pub failures: Vec<String>,
+    /// Why the wave had nothing to release, if it had nothing: "no
+    /// clusters" (its selector matched none) or "no changes" (none of its
+    /// clusters' desired state changes). Such a wave succeeds at once.
+    #[serde(default)]
+    pub note: Option<String>,
     /// When it started releasing (Unix milliseconds).
     #[serde(default)]
     pub started_at_ms: Option<u64>,
@@ -121,6 +132,13 @@ impl RolloutView {
                             .iter()
                             .filter_map(|cluster| cluster.failure.clone())
                             .collect(),
+                        note: nothing_to_release(wave).then(|| {
+                            if wave.clusters.is_empty() {
+                                NO_CLUSTERS.to_owned()
+                            } else {
+                                NO_CHANGES.to_owned()
+                            }
+                        }),
                         started_at_ms: wave.started_at_ms,
                         finished_at_ms: wave.finished_at_ms,
                         clusters,

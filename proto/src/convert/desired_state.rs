@@ -26,6 +26,7 @@ pub fn desired_state_without_objects(render: &ClusterRender) -> DesiredState {
             .iter()
             .map(|app| AppDesiredState {
                 app: app.app.clone(),
+                namespace: app.namespace.clone(),
                 digest: app.digest.clone(),
                 sync: Some(SyncPolicy {
                     prune: app.sync.prune,
@@ -43,7 +44,11 @@ pub fn desired_state_without_objects(render: &ClusterRender) -> DesiredState {
                         json_pointers: ignored.json_pointers.clone(),
                     })
                     .collect(),
-                health_timeout_seconds: app.health_timeout.map_or(0, |timeout| timeout.0.as_secs()),
+                // Whole seconds on the wire, rounded up (1500ms → 2s): never
+                // truncated to 0, which means "no timeout".
+                health_timeout_seconds: app.health_timeout.map_or(0, |timeout| {
+                    u64::try_from(timeout.0.as_millis().div_ceil(1000)).unwrap_or(u64::MAX)
+                }),
                 objects: Vec::new(),
             })
             .collect(),
@@ -59,4 +64,48 @@ pub fn manifests(app: &AppRender) -> Vec<Manifest> {
             json: object.canonical_json.clone(),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use fleet_core::ClusterRender;
+    use fleet_core::model::{FleetDuration, SyncPolicy};
+    use fleet_core::render::AppRender;
+
+    use super::desired_state;
+
+    fn with_timeout(timeout: Option<Duration>) -> ClusterRender {
+        ClusterRender {
+            cluster: "edge-1".into(),
+            environment: "dev".into(),
+            revision: None,
+            apps: vec![AppRender {
+                app: "web".into(),
+                namespace: "web".into(),
+                sync: SyncPolicy {
+                    prune: true,
+                    self_heal: true,
+                },
+                depends_on: Vec::new(),
+                ignore_differences: Vec::new(),
+                health_timeout: timeout.map(FleetDuration),
+                objects: Vec::new(),
+                digest: "sha256:app".into(),
+            }],
+            digest: "sha256:cluster".into(),
+        }
+    }
+
+    #[test]
+    fn health_timeouts_round_up_to_whole_seconds_and_the_namespace_travels() {
+        let seconds =
+            |timeout| desired_state(&with_timeout(timeout)).apps[0].health_timeout_seconds;
+        assert_eq!(seconds(None), 0, "no timeout");
+        assert_eq!(seconds(Some(Duration::from_millis(1500))), 2);
+        assert_eq!(seconds(Some(Duration::from_millis(200))), 1, "never 0");
+        assert_eq!(seconds(Some(Duration::from_secs(300))), 300);
+        assert_eq!(desired_state(&with_timeout(None)).apps[0].namespace, "web");
+    }
 }

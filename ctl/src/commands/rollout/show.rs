@@ -62,6 +62,9 @@ pub fn human(view: &RolloutView, now_ms: u64) -> String {
         if let Some(left) = wave.bake_left_ms {
             state = format!("Baking, {} left", seconds(left));
         }
+        if let Some(note) = &wave.note {
+            state = format!("{state} ({note})");
+        }
         if wave.state == "WaitingApproval" {
             state = format!(
                 "WaitingApproval (fleetctl rollout promote --wave {})",
