@@ -186,6 +186,12 @@ pub struct EnrollmentConfig {
     /// Default lifetime of bootstrap tokens.
     #[serde(default = "default_token_ttl")]
     pub token_ttl: FleetDuration,
+    /// The share of a certificate's lifetime that must have passed before
+    /// it may be renewed (`renewAfterFraction`, default 0.5: a renewal is
+    /// refused while more than half of the lifetime remains; 0 allows
+    /// renewing at once, for tests). Between 0 and 1.
+    #[serde(default = "default_renew_after_fraction")]
+    pub renew_after_fraction: f64,
 }
 
 impl Default for EnrollmentConfig {
@@ -193,6 +199,7 @@ impl Default for EnrollmentConfig {
         Self {
             certificate_validity: default_certificate_validity(),
             token_ttl: default_token_ttl(),
+            renew_after_fraction: default_renew_after_fraction(),
         }
     }
 }
@@ -207,6 +214,10 @@ fn default_poll_interval() -> FleetDuration {
 
 fn default_certificate_validity() -> FleetDuration {
     FleetDuration(std::time::Duration::from_secs(30 * 24 * 3600))
+}
+
+fn default_renew_after_fraction() -> f64 {
+    0.5
 }
 
 fn default_token_ttl() -> FleetDuration {
@@ -258,6 +269,15 @@ impl Config {
             return Err(ConfigError::Invalid {
                 path: path.to_owned(),
                 message: "node.endpoints must list at least this node's endpoint".to_owned(),
+            });
+        }
+        let fraction = config.enrollment.renew_after_fraction;
+        if !(0.0..=1.0).contains(&fraction) {
+            return Err(ConfigError::Invalid {
+                path: path.to_owned(),
+                message: format!(
+                    "enrollment.renewAfterFraction is {fraction}; it must be between 0 and 1"
+                ),
             });
         }
         Ok(config)
