@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use fleet_proto::{AgentMessage, DesiredState, HubMessage, agent_message, hub_message};
 use tokio::sync::mpsc;
-use tonic::{Status, Streaming};
+use tonic::{Code, Status, Streaming};
 use tracing::{Instrument, debug, info, info_span, warn};
 
 use super::context::ApiContext;
@@ -96,11 +96,33 @@ async fn serve(
                     Ok(None) => return Ok(()),
                     Err(status) => {
                         debug!(%status, "agent stream failed");
-                        return Ok(());
+                        return Err(stream_error(&status));
                     }
                 }
             }
         }
+    }
+}
+
+/// The status a session ends with when reading the agent's stream failed:
+/// never OK. An oversized message is RESOURCE_EXHAUSTED, one that does not
+/// decode INVALID_ARGUMENT; a stream the agent reset keeps its own code.
+fn stream_error(status: &Status) -> Status {
+    match status.code() {
+        Code::OutOfRange | Code::ResourceExhausted => Status::resource_exhausted(format!(
+            "the session ends: an agent message was too large: {}",
+            status.message()
+        )),
+        Code::Internal | Code::InvalidArgument | Code::DataLoss => {
+            Status::invalid_argument(format!(
+                "the session ends: an agent message could not be decoded: {}",
+                status.message()
+            ))
+        }
+        _ => Status::new(
+            status.code(),
+            format!("the session ends: {}", status.message()),
+        ),
     }
 }
 
