@@ -21,6 +21,7 @@ use crate::api::{
     StatusBatcher, TargetBoard,
 };
 use crate::config::Config;
+use crate::connections::{counted_incoming, serve_http};
 use crate::git::{GitMirror, GitSync};
 use crate::http::metrics::HubMetrics;
 use crate::http::{HttpState, router};
@@ -32,6 +33,19 @@ use crate::store::FleetStore;
 
 fn read(path: &Path) -> anyhow::Result<String> {
     std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
+}
+
+/// The webhook's HMAC secret from `path`. An empty secret is refused: with
+/// it anyone could sign a webhook call.
+fn webhook_secret(path: &Path) -> anyhow::Result<Vec<u8>> {
+    let secret = read(path)?.trim().as_bytes().to_vec();
+    if secret.is_empty() {
+        anyhow::bail!(
+            "the webhook secret file {} (git.webhookSecretFile) is empty: anyone could sign webhook calls with an empty secret; write a random secret into it",
+            path.display()
+        );
+    }
+    Ok(secret)
 }
 
 /// Runs a hub node until SIGINT/SIGTERM.
@@ -57,6 +71,7 @@ pub async fn serve_until(
     };
     let _ = rustls::crypto::ring::default_provider().install_default();
     let config = Arc::new(config);
+    let webhook_secret = webhook_secret(&config.git.webhook_secret_file)?;
 
     let (authority, server_identity, client_roots, peer_tls) = {
         let _span = info_span!("certificates").entered();
@@ -107,10 +122,6 @@ pub async fn serve_until(
         metrics.clone(),
         desired.clone(),
     ));
-    let webhook_secret = read(&config.git.webhook_secret_file)?
-        .trim()
-        .as_bytes()
-        .to_vec();
 
     let targets = TargetBoard::new(store.clone());
     tokio::spawn(targets.clone().run());
@@ -129,10 +140,12 @@ pub async fn serve_until(
         metrics: metrics.clone(),
     };
 
+    let limits = &config.server;
     let tls = ServerTlsConfig::new()
         .identity(server_identity)
         .client_ca_root(client_roots)
-        .client_auth_optional(true);
+        .client_auth_optional(true)
+        .timeout(limits.tls_handshake_timeout.0);
     let agent = AgentServiceServer::new(AgentApi::new(context.clone()))
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES);
@@ -145,28 +158,40 @@ pub async fn serve_until(
     let membership = MembershipServiceServer::new(MembershipApi::new(context))
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES);
+    let grpc_listener = tokio::net::TcpListener::bind(config.node.grpc_listen)
+        .await
+        .with_context(|| format!("binding gRPC on {}", config.node.grpc_listen))?;
     let grpc = Server::builder()
         .tls_config(tls)
         .context("configuring TLS")?
+        .http2_keepalive_interval(Some(limits.http2_keepalive_interval.0))
+        .http2_keepalive_timeout(Some(limits.http2_keepalive_timeout.0))
+        .max_concurrent_streams(limits.max_concurrent_streams)
         .add_service(agent)
         .add_service(admin)
         .add_service(peers)
         .add_service(membership)
-        .serve_with_shutdown(config.node.grpc_listen, stopped());
+        .serve_with_incoming_shutdown(
+            counted_incoming(grpc_listener, limits.max_connections_per_port, "grpc"),
+            stopped(),
+        );
 
     let http_listener = tokio::net::TcpListener::bind(config.node.http_listen)
         .await
         .with_context(|| format!("binding HTTP on {}", config.node.http_listen))?;
-    let http = axum::serve(
+    let http = serve_http(
         http_listener,
         router(HttpState {
             store,
             sync: sync.clone(),
             metrics,
             webhook_secret: Arc::new(webhook_secret),
+            webhook_body_limit: limits.max_webhook_body_bytes,
         }),
-    )
-    .with_graceful_shutdown(stopped());
+        limits.max_connections_per_port,
+        limits.http_header_read_timeout.0,
+        stopped(),
+    );
 
     tokio::spawn(
         MembershipReconciler::new(
@@ -185,9 +210,8 @@ pub async fn serve_until(
         http = %config.node.http_listen,
         "hub node serving"
     );
-    let (grpc, http) = tokio::join!(grpc, async { http.await });
+    let (grpc, ()) = tokio::join!(grpc, http);
     grpc.context("gRPC server")?;
-    http.context("HTTP server")?;
     raft.shutdown().await.context("stopping Raft")?;
     info!("hub node stopped");
     Ok(())
