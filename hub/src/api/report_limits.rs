@@ -18,6 +18,10 @@ pub const MAX_STATUS_BYTES: usize = 64 * 1024;
 /// Largest batch of status updates written as one Raft entry, in bytes of
 /// its JSON encoding.
 pub const MAX_ENTRY_BYTES: usize = 1024 * 1024;
+/// Drift events logged from one drift report (the rest are counted).
+pub const MAX_DRIFT_EVENTS_LOGGED: usize = 20;
+/// Longest name (app, kind, namespace, object) logged from a drift event.
+pub const MAX_LOGGED_NAME_BYTES: usize = 256;
 /// What an app's fields besides its texts cost in the JSON encoding.
 pub const APP_OVERHEAD_BYTES: usize = 96;
 

@@ -11,6 +11,7 @@ use tonic::{Code, Status, Streaming};
 use tracing::{Instrument, debug, info, info_span, warn};
 
 use super::context::ApiContext;
+use super::report_limits::{MAX_DRIFT_EVENTS_LOGGED, MAX_LOGGED_NAME_BYTES, capped_text};
 use super::status::cluster_status;
 use super::targets::ClusterTarget;
 
@@ -197,12 +198,26 @@ async fn receive(context: &ApiContext, cluster: &str, message: AgentMessage) -> 
                 })?;
         }
         Some(agent_message::Kind::Drift(report)) => {
-            for event in &report.events {
-                let object = event
-                    .object
-                    .as_ref()
-                    .map(|object| format!("{} {}/{}", object.kind, object.namespace, object.name));
-                warn!(app = %event.app, object = ?object, reverted = event.reverted, "drift reported");
+            // Drift is only logged (not stored): each event's names are
+            // cleaned and cut, and a report logs at most a few events.
+            let name = |text: &str| capped_text(text, MAX_LOGGED_NAME_BYTES);
+            for event in report.events.iter().take(MAX_DRIFT_EVENTS_LOGGED) {
+                let object = event.object.as_ref().map(|object| {
+                    format!(
+                        "{} {}/{}",
+                        name(&object.kind),
+                        name(&object.namespace),
+                        name(&object.name)
+                    )
+                });
+                warn!(app = %name(&event.app), object = ?object, reverted = event.reverted, "drift reported");
+            }
+            let more = report.events.len().saturating_sub(MAX_DRIFT_EVENTS_LOGGED);
+            if more > 0 {
+                warn!(
+                    more,
+                    "drift reported for more objects (not logged one by one)"
+                );
             }
         }
         Some(agent_message::Kind::Hello(_)) => {
