@@ -121,6 +121,17 @@ impl Config {
             path: state_dir.clone(),
             source,
         })?;
+        // The state folder holds the agent's private key: owner only.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&state_dir, std::fs::Permissions::from_mode(0o700)).map_err(
+                |source| ConfigError::StateDir {
+                    path: state_dir.clone(),
+                    source,
+                },
+            )?;
+        }
         let ca_pem = match args.ca {
             Some(path) => {
                 let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Ca {

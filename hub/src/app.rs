@@ -21,6 +21,7 @@ use crate::api::{
     StatusBatcher, TargetBoard,
 };
 use crate::config::Config;
+use crate::connections::{counted_incoming, serve_http};
 use crate::git::{GitMirror, GitSync};
 use crate::http::metrics::HubMetrics;
 use crate::http::{HttpState, router};
@@ -33,6 +34,19 @@ use crate::supervisor::TaskSupervisor;
 
 fn read(path: &Path) -> anyhow::Result<String> {
     std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
+}
+
+/// The webhook's HMAC secret from `path`. An empty secret is refused: with
+/// it anyone could sign a webhook call.
+fn webhook_secret(path: &Path) -> anyhow::Result<Vec<u8>> {
+    let secret = read(path)?.trim().as_bytes().to_vec();
+    if secret.is_empty() {
+        anyhow::bail!(
+            "the webhook secret file {} (git.webhookSecretFile) is empty: anyone could sign webhook calls with an empty secret; write a random secret into it",
+            path.display()
+        );
+    }
+    Ok(secret)
 }
 
 /// Runs a hub node until SIGINT/SIGTERM.
@@ -58,6 +72,7 @@ pub async fn serve_until(
     };
     let _ = rustls::crypto::ring::default_provider().install_default();
     let config = Arc::new(config);
+    let webhook_secret = webhook_secret(&config.git.webhook_secret_file)?;
 
     let (authority, server_identity, client_roots, peer_tls) = {
         let _span = info_span!("certificates").entered();
@@ -108,10 +123,6 @@ pub async fn serve_until(
         metrics.clone(),
         desired.clone(),
     ));
-    let webhook_secret = read(&config.git.webhook_secret_file)?
-        .trim()
-        .as_bytes()
-        .to_vec();
 
     let mut supervisor = TaskSupervisor::new();
     let sessions = Arc::new(Sessions::default());
@@ -134,10 +145,12 @@ pub async fn serve_until(
         metrics: metrics.clone(),
     };
 
+    let limits = &config.server;
     let tls = ServerTlsConfig::new()
         .identity(server_identity)
         .client_ca_root(client_roots)
-        .client_auth_optional(true);
+        .client_auth_optional(true)
+        .timeout(limits.tls_handshake_timeout.0);
     let agent = AgentServiceServer::new(AgentApi::new(context.clone()))
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES);
@@ -157,19 +170,28 @@ pub async fn serve_until(
         let mut drained = drained;
         let _ = drained.wait_for(|drained| *drained).await;
     };
+    let grpc_listener = tokio::net::TcpListener::bind(config.node.grpc_listen)
+        .await
+        .with_context(|| format!("binding gRPC on {}", config.node.grpc_listen))?;
     let grpc = Server::builder()
         .tls_config(tls)
         .context("configuring TLS")?
+        .http2_keepalive_interval(Some(limits.http2_keepalive_interval.0))
+        .http2_keepalive_timeout(Some(limits.http2_keepalive_timeout.0))
+        .max_concurrent_streams(limits.max_concurrent_streams)
         .add_service(agent)
         .add_service(admin)
         .add_service(peers)
         .add_service(membership)
-        .serve_with_shutdown(config.node.grpc_listen, grpc_stop);
+        .serve_with_incoming_shutdown(
+            counted_incoming(grpc_listener, limits.max_connections_per_port, "grpc"),
+            grpc_stop,
+        );
 
     let http_listener = tokio::net::TcpListener::bind(config.node.http_listen)
         .await
         .with_context(|| format!("binding HTTP on {}", config.node.http_listen))?;
-    let http = axum::serve(
+    let http = serve_http(
         http_listener,
         router(HttpState {
             store,
@@ -177,9 +199,12 @@ pub async fn serve_until(
             metrics,
             webhook_secret: Arc::new(webhook_secret),
             tasks: supervisor.health(),
+            webhook_body_limit: limits.max_webhook_body_bytes,
         }),
-    )
-    .with_graceful_shutdown(stopped());
+        limits.max_connections_per_port,
+        limits.http_header_read_timeout.0,
+        stopped(),
+    );
 
     supervisor.spawn(
         "membership reconciler",
@@ -228,9 +253,9 @@ pub async fn serve_until(
             started + grace
         }
     };
-    let servers = async { tokio::join!(grpc, async { http.await }) };
+    let servers = async { tokio::join!(grpc, http) };
     tokio::pin!(servers);
-    let (deadline, (grpc, http)) = tokio::select! {
+    let (deadline, (grpc, ())) = tokio::select! {
         failure = supervisor.first_failure() => {
             // Not a clean stop: exit non-zero so the node is restarted.
             let _ = tokio::time::timeout(grace, raft.shutdown()).await;
@@ -243,13 +268,12 @@ pub async fn serve_until(
                 Ok(finished) => (deadline, finished),
                 Err(_) => {
                     warn!("stopping: connections still open when the shutdown grace ran out; closing them");
-                    (deadline, (Ok(()), Ok(())))
+                    (deadline, (Ok(()), ()))
                 }
             }
         }
     };
     grpc.context("gRPC server")?;
-    http.context("HTTP server")?;
     let remaining = deadline.saturating_duration_since(std::time::Instant::now());
     match tokio::time::timeout(remaining, raft.shutdown()).await {
         Ok(outcome) => outcome.context("stopping Raft")?,

@@ -27,6 +27,86 @@ pub struct Config {
     /// Raft tunables (all optional).
     #[serde(default)]
     pub raft: RaftConfig,
+    /// Connection limits of the hub's ports (all optional).
+    #[serde(default)]
+    pub server: ServerConfig,
+}
+
+/// Connection limits of the hub's gRPC and HTTP ports (`server:` in
+/// hub.yaml). Every connection is held to them, so nobody who reaches a
+/// port can keep connections open without speaking or open them without
+/// bound.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Longest a TLS handshake on the gRPC port may take (default 10 s).
+    #[serde(default = "default_tls_handshake_timeout")]
+    pub tls_handshake_timeout: FleetDuration,
+    /// Longest a client may take to send a request's headers on the HTTP
+    /// port, and longest an idle keep-alive connection stays (default 10 s).
+    #[serde(default = "default_http_header_read_timeout")]
+    pub http_header_read_timeout: FleetDuration,
+    /// How often the hub pings each HTTP/2 (gRPC) connection (default 20 s).
+    #[serde(default = "default_http2_keepalive_interval")]
+    pub http2_keepalive_interval: FleetDuration,
+    /// How long a ping may go unanswered before the connection is closed
+    /// (default 10 s).
+    #[serde(default = "default_http2_keepalive_timeout")]
+    pub http2_keepalive_timeout: FleetDuration,
+    /// Most concurrent gRPC streams on one connection (default 256; an
+    /// agent uses one or two).
+    #[serde(default = "default_max_concurrent_streams")]
+    pub max_concurrent_streams: u32,
+    /// Most open connections on each port; more are closed at once
+    /// (default 16384, above the 10,000 agents a hub is sized for).
+    #[serde(default = "default_max_connections_per_port")]
+    pub max_connections_per_port: usize,
+    /// Largest Git webhook request body (default 2 MiB); larger ones get
+    /// 413 before the signature is checked.
+    #[serde(default = "default_max_webhook_body_bytes")]
+    pub max_webhook_body_bytes: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            tls_handshake_timeout: default_tls_handshake_timeout(),
+            http_header_read_timeout: default_http_header_read_timeout(),
+            http2_keepalive_interval: default_http2_keepalive_interval(),
+            http2_keepalive_timeout: default_http2_keepalive_timeout(),
+            max_concurrent_streams: default_max_concurrent_streams(),
+            max_connections_per_port: default_max_connections_per_port(),
+            max_webhook_body_bytes: default_max_webhook_body_bytes(),
+        }
+    }
+}
+
+fn default_tls_handshake_timeout() -> FleetDuration {
+    FleetDuration(std::time::Duration::from_secs(10))
+}
+
+fn default_http_header_read_timeout() -> FleetDuration {
+    FleetDuration(std::time::Duration::from_secs(10))
+}
+
+fn default_http2_keepalive_interval() -> FleetDuration {
+    FleetDuration(std::time::Duration::from_secs(20))
+}
+
+fn default_http2_keepalive_timeout() -> FleetDuration {
+    FleetDuration(std::time::Duration::from_secs(10))
+}
+
+fn default_max_concurrent_streams() -> u32 {
+    256
+}
+
+fn default_max_connections_per_port() -> usize {
+    16384
+}
+
+fn default_max_webhook_body_bytes() -> usize {
+    2 * 1024 * 1024
 }
 
 /// Raft tunables of a hub node (`raft:` in hub.yaml).
@@ -200,6 +280,12 @@ pub struct EnrollmentConfig {
     /// Default lifetime of bootstrap tokens.
     #[serde(default = "default_token_ttl")]
     pub token_ttl: FleetDuration,
+    /// The share of a certificate's lifetime that must have passed before
+    /// it may be renewed (`renewAfterFraction`, default 0.5: a renewal is
+    /// refused while more than half of the lifetime remains; 0 allows
+    /// renewing at once, for tests). Between 0 and 1.
+    #[serde(default = "default_renew_after_fraction")]
+    pub renew_after_fraction: f64,
 }
 
 impl Default for EnrollmentConfig {
@@ -207,6 +293,7 @@ impl Default for EnrollmentConfig {
         Self {
             certificate_validity: default_certificate_validity(),
             token_ttl: default_token_ttl(),
+            renew_after_fraction: default_renew_after_fraction(),
         }
     }
 }
@@ -221,6 +308,10 @@ fn default_poll_interval() -> FleetDuration {
 
 fn default_certificate_validity() -> FleetDuration {
     FleetDuration(std::time::Duration::from_secs(30 * 24 * 3600))
+}
+
+fn default_renew_after_fraction() -> f64 {
+    0.5
 }
 
 fn default_token_ttl() -> FleetDuration {
@@ -272,6 +363,15 @@ impl Config {
             return Err(ConfigError::Invalid {
                 path: path.to_owned(),
                 message: "node.endpoints must list at least this node's endpoint".to_owned(),
+            });
+        }
+        let fraction = config.enrollment.renew_after_fraction;
+        if !(0.0..=1.0).contains(&fraction) {
+            return Err(ConfigError::Invalid {
+                path: path.to_owned(),
+                message: format!(
+                    "enrollment.renewAfterFraction is {fraction}; it must be between 0 and 1"
+                ),
             });
         }
         Ok(config)

@@ -9,8 +9,11 @@ use anyhow::{Context as _, bail};
 use fleet_core::model::FleetDuration;
 
 use crate::client_config::{ClientConfig, Context};
-use crate::config::{Config, EnrollmentConfig, GitConfig, NodeConfig, RaftConfig, TlsConfig};
+use crate::config::{
+    Config, EnrollmentConfig, GitConfig, NodeConfig, RaftConfig, ServerConfig, TlsConfig,
+};
 use crate::pki::{CertificateAuthority, Identity, SecretToken};
+use crate::private_files::{create_private_directory, write_file};
 
 /// Validity of node and admin certificates.
 const NODE_CERTIFICATE_VALIDITY: Duration = Duration::from_secs(365 * 24 * 3600);
@@ -54,14 +57,14 @@ pub fn run(settings: &InitSettings) -> anyhow::Result<PathBuf> {
             config_path.display()
         );
     }
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    create_private_directory(dir)?;
     let dir = dir
         .canonicalize()
         .with_context(|| format!("resolving {}", dir.display()))?;
 
     let (authority, ca_key) = CertificateAuthority::generate("fleet hub CA")?;
-    write(&dir.join("ca.crt"), authority.certificate_pem(), false)?;
-    write(&dir.join("ca.key"), &ca_key, true)?;
+    write_file(&dir.join("ca.crt"), authority.certificate_pem(), false)?;
+    write_file(&dir.join("ca.key"), &ca_key, true)?;
 
     let mut dns_names = vec!["localhost".to_owned()];
     let mut addresses: Vec<IpAddr> = vec![settings.address.ip()];
@@ -78,8 +81,8 @@ pub fn run(settings: &InitSettings) -> anyhow::Result<PathBuf> {
         &addresses,
         NODE_CERTIFICATE_VALIDITY,
     )?;
-    write(&dir.join("hub.crt"), &node.certificate_pem, false)?;
-    write(
+    write_file(&dir.join("hub.crt"), &node.certificate_pem, false)?;
+    write_file(
         &dir.join("hub.key"),
         node.key_pem.as_deref().unwrap_or_default(),
         true,
@@ -91,8 +94,8 @@ pub fn run(settings: &InitSettings) -> anyhow::Result<PathBuf> {
         &[],
         NODE_CERTIFICATE_VALIDITY,
     )?;
-    write(&dir.join("admin.crt"), &admin.certificate_pem, false)?;
-    write(
+    write_file(&dir.join("admin.crt"), &admin.certificate_pem, false)?;
+    write_file(
         &dir.join("admin.key"),
         admin.key_pem.as_deref().unwrap_or_default(),
         true,
@@ -100,7 +103,7 @@ pub fn run(settings: &InitSettings) -> anyhow::Result<PathBuf> {
 
     let secret =
         SecretToken::bootstrap().map_err(|_| anyhow::anyhow!("the system random source failed"))?;
-    write(&dir.join("webhook-secret"), &secret.hash, true)?;
+    write_file(&dir.join("webhook-secret"), &secret.hash, true)?;
 
     let endpoint = format!("https://{}", settings.address);
     let config = Config {
@@ -130,6 +133,7 @@ pub fn run(settings: &InitSettings) -> anyhow::Result<PathBuf> {
         },
         enrollment: EnrollmentConfig::default(),
         raft: RaftConfig::default(),
+        server: ServerConfig::default(),
     };
     config.save(&config_path)?;
 
@@ -172,16 +176,6 @@ pub fn advertise(
             context.endpoints = vec![endpoint];
         }
         client.save(path)?;
-    }
-    Ok(())
-}
-
-fn write(path: &Path, text: &str, private: bool) -> anyhow::Result<()> {
-    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
-    if private {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-            .with_context(|| format!("restricting {}", path.display()))?;
     }
     Ok(())
 }

@@ -18,7 +18,10 @@ use fleet_proto::membership_service_client::MembershipServiceClient;
 use tonic::transport::{Certificate, ClientTlsConfig, Endpoint};
 
 use crate::client_config::ClientConfig;
-use crate::config::{Config, EnrollmentConfig, GitConfig, NodeConfig, RaftConfig, TlsConfig};
+use crate::config::{
+    Config, EnrollmentConfig, GitConfig, NodeConfig, RaftConfig, ServerConfig, TlsConfig,
+};
+use crate::private_files::{create_private_directory, write_file};
 
 /// Resolved arguments of `fleet-hub init --join`.
 #[derive(Debug, Clone)]
@@ -138,12 +141,12 @@ pub async fn run(settings: &JoinSettings) -> anyhow::Result<PathBuf> {
         })?
         .into_inner();
 
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    write(&dir.join("ca.crt"), &response.ca_pem, false)?;
-    write(&dir.join("ca.key"), &response.ca_key_pem, true)?;
-    write(&dir.join("hub.crt"), &response.certificate_pem, false)?;
-    write(&dir.join("hub.key"), &response.key_pem, true)?;
-    write(&dir.join("webhook-secret"), &response.webhook_secret, true)?;
+    create_private_directory(dir)?;
+    write_file(&dir.join("ca.crt"), &response.ca_pem, false)?;
+    write_file(&dir.join("ca.key"), &response.ca_key_pem, true)?;
+    write_file(&dir.join("hub.crt"), &response.certificate_pem, false)?;
+    write_file(&dir.join("hub.key"), &response.key_pem, true)?;
+    write_file(&dir.join("webhook-secret"), &response.webhook_secret, true)?;
     let poll_interval = FleetDuration::parse(&response.poll_interval)
         .map_err(|error| anyhow::anyhow!("the hub sent a bad poll interval: {error}"))?;
     let config = Config {
@@ -173,19 +176,10 @@ pub async fn run(settings: &JoinSettings) -> anyhow::Result<PathBuf> {
         },
         enrollment: EnrollmentConfig::default(),
         raft: RaftConfig::default(),
+        server: ServerConfig::default(),
     };
     config.save(&config_path)?;
     Ok(config_path)
-}
-
-fn write(path: &Path, text: &str, private: bool) -> anyhow::Result<()> {
-    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
-    if private {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-            .with_context(|| format!("restricting {}", path.display()))?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

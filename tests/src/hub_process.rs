@@ -104,22 +104,35 @@ impl HubProcess {
     /// Sets `enrollment.certificateValidity` in hub.yaml (before `start`):
     /// the lifetime of the agent certificates this hub signs, e.g. `30s`.
     pub fn set_agent_certificate_validity(&self, validity: &str) {
+        self.set_setting("certificateValidity", validity);
+    }
+
+    /// Sets `enrollment.renewAfterFraction` in hub.yaml (before `start`):
+    /// 0 lets tests renew fresh certificates on purpose.
+    pub fn set_renew_after_fraction(&self, fraction: &str) {
+        self.set_setting("renewAfterFraction", fraction);
+    }
+
+    /// Replaces the value of the one hub.yaml line `key: …` (keys are
+    /// unique across sections in hub.yaml).
+    pub fn set_setting(&self, key: &str, value: &str) {
         let path = self.hub_dir().join("hub.yaml");
         let text = std::fs::read_to_string(&path).unwrap();
         let mut found = false;
+        let prefix = format!("{key}:");
         let lines: Vec<String> = text
             .lines()
             .map(|line| {
                 let indent = &line[..line.len() - line.trim_start().len()];
-                if line.trim_start().starts_with("certificateValidity:") {
+                if line.trim_start().starts_with(&prefix) {
                     found = true;
-                    format!("{indent}certificateValidity: {validity}")
+                    format!("{indent}{key}: {value}")
                 } else {
                     line.to_owned()
                 }
             })
             .collect();
-        assert!(found, "no certificateValidity in hub.yaml:\n{text}");
+        assert!(found, "no {key} in hub.yaml:\n{text}");
         std::fs::write(&path, lines.join("\n") + "\n").unwrap();
     }
 

@@ -307,6 +307,8 @@ fn agent_renews_before_expiry_and_keeps_working_past_the_original_expiry() {
 async fn renew_needs_a_current_agent_certificate_and_keeps_the_clusters_identity() {
     let remote = FleetRemote::with_content(&examples());
     let mut hub = HubProcess::init(remote.bare().to_str().unwrap(), "1h");
+    // This test renews fresh certificates on purpose.
+    hub.set_renew_after_fraction("0");
     hub.start();
     let endpoint = hub.endpoint();
     let ca = hub.ca_pem();
@@ -396,12 +398,21 @@ async fn renew_needs_a_current_agent_certificate_and_keeps_the_clusters_identity
     // The renewed certificate works, and so does the previous one.
     let renewed = agent.renew().await.unwrap();
     assert_ne!(renewed.certificate_pem, agent.certificate_pem);
-    for identity in [&agent, &renewed] {
+    let again = renewed.renew().await.unwrap();
+    for identity in [&renewed, &again] {
         let mut session = identity.session().await.unwrap();
         let desired = session.next_desired(Duration::from_secs(30)).await.unwrap();
         assert_eq!(desired.cluster, "prod-eu-1");
     }
-    let again = renewed.renew().await.unwrap();
+    // Only the newest two certificates of a cluster are kept: the first
+    // one (renewed twice over since) is refused.
+    let dropped = agent.session().await.err().unwrap();
+    assert_eq!(dropped.code(), Code::PermissionDenied);
+    assert!(
+        dropped.message().contains("is not a current enrollment"),
+        "{}",
+        dropped.message()
+    );
 
     // Revoking the cluster refuses renewal with every one of its certificates.
     admin(&hub)
@@ -416,4 +427,38 @@ async fn renew_needs_a_current_agent_certificate_and_keeps_the_clusters_identity
         assert_eq!(refused.code(), Code::PermissionDenied);
         assert_eq!(refused.message(), "cluster 'prod-eu-1' has been revoked");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_certificate_with_more_than_half_its_lifetime_left_is_not_renewed() {
+    let remote = FleetRemote::with_content(&examples());
+    let mut hub = HubProcess::init(remote.bare().to_str().unwrap(), "1h");
+    hub.start();
+    let agent = enroll(
+        &hub.endpoint(),
+        &hub.ca_pem(),
+        "prod-eu-1",
+        &token(&hub, "prod-eu-1"),
+    )
+    .await
+    .unwrap();
+    let audit_before = audit(&hub);
+    for _ in 0..5 {
+        let refused = agent.renew().await.err().unwrap();
+        assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
+        assert!(
+            refused.message().contains("enrollment.renewAfterFraction"),
+            "{}",
+            refused.message()
+        );
+    }
+    assert_eq!(
+        audit(&hub),
+        audit_before,
+        "a refused renewal records nothing"
+    );
+    // The certificate is still the cluster's.
+    let mut session = agent.session().await.unwrap();
+    let desired = session.next_desired(Duration::from_secs(30)).await.unwrap();
+    assert_eq!(desired.cluster, "prod-eu-1");
 }

@@ -70,10 +70,17 @@ pub(super) fn write_private(path: &Path, text: &str) -> Result<()> {
         source,
     };
     let temporary = path.with_extension("tmp");
+    // A leftover temporary file keeps its mode when opened: start afresh so
+    // the key is 0600 from its first byte.
+    match std::fs::remove_file(&temporary) {
+        Ok(()) => {}
+        Err(source) if source.kind() == std::io::ErrorKind::NotFound => {}
+        Err(source) => return Err(error(source)),
+    }
     {
         use std::io::Write;
         let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
+        options.write(true).create_new(true);
         #[cfg(unix)]
         {
             use std::os::unix::fs::OpenOptionsExt;
@@ -141,6 +148,21 @@ fn finish_interrupted_store(directory: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn a_key_is_private_from_its_first_byte_even_over_a_readable_leftover() {
+        use std::os::unix::fs::PermissionsExt;
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join(KEY_FILE);
+        let leftover = path.with_extension("tmp");
+        std::fs::write(&leftover, "half a key").unwrap();
+        std::fs::set_permissions(&leftover, std::fs::Permissions::from_mode(0o644)).unwrap();
+        write_private(&path, "KEY").unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "KEY");
+    }
 
     #[test]
     fn stored_files_are_private_and_load_back() {

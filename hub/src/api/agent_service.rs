@@ -54,43 +54,40 @@ impl AgentService for AgentApi {
         }
         check_csr_size(&request.csr_pem)?;
         let store = &self.context.store;
-        let declared = store
-            .read_caught_up(
-                |state| {
-                    state
-                        .latest_valid_revision()
-                        .is_some_and(|record| match &record.verdict {
-                            RevisionVerdict::Valid { digests } => digests.contains_key(&cluster),
-                            RevisionVerdict::Invalid { .. } => false,
-                        })
-                },
-                |declared| !declared,
-            )
-            .await;
-        if !declared {
-            return Err(Status::not_found(format!(
-                "cluster '{cluster}' is not declared in the fleet repository (clusters/{cluster}.yaml)"
-            )));
-        }
         let token_hash = hash_token(&request.token);
-        // Check before signing anything; the Raft write below decides races.
+        // The token is checked first and an undeclared cluster is answered
+        // like a bad token, so that a caller without a token for a cluster
+        // cannot learn whether that cluster exists.
         let now = now_ms();
         let refusal = store
             .read_caught_up(
-                |state| token_refusal(state, &token_hash, &cluster, now),
-                |refusal| refusal == &Some(TokenRefusal::Unknown),
+                |state| enroll_refusal(state, &token_hash, &cluster, now),
+                |refusal| {
+                    matches!(
+                        refusal,
+                        Some(TokenRefusal::Unknown | TokenRefusal::Undeclared)
+                    )
+                },
             )
             .await;
         if let Some(reason) = refusal {
-            return Err(Status::permission_denied(reason.to_string()));
+            info!(%reason, "refused an enrollment");
+            return Err(Status::permission_denied(reason.answer()));
         }
+        // Checked before the Raft write below consumes the token: a CSR the
+        // CA cannot sign leaves the token usable.
+        let public_key = self
+            .context
+            .authority
+            .check_request(&request.csr_pem)
+            .map_err(|error| Status::invalid_argument(error.to_string()))?;
         let validity = self.context.config.enrollment.certificate_validity.0;
         let identity = Identity::Cluster(cluster.clone());
         let issued = self
             .context
             .authority
-            .sign_request(&request.csr_pem, &identity, validity)
-            .map_err(|error| Status::invalid_argument(error.to_string()))?;
+            .sign_public_key(&public_key, &identity, validity)
+            .map_err(|error| Status::internal(error.to_string()))?;
         let result = store
             .write(Command::Enroll {
                 token_hash,
@@ -153,8 +150,33 @@ enum TokenRefusal {
     Unknown,
     Used,
     Expired,
-    OtherCluster { token_for: String, asked: String },
+    OtherCluster {
+        token_for: String,
+        asked: String,
+    },
+    /// The token is for this cluster, but the latest valid revision does not
+    /// declare it (it was removed after the token was created).
+    Undeclared,
 }
+
+impl TokenRefusal {
+    /// What the caller is told. An unknown token, a token for another
+    /// cluster and an undeclared cluster get the same answer, so that the
+    /// answer never says whether a cluster exists; a used or expired token
+    /// says so (that only describes the token the caller already holds).
+    fn answer(&self) -> String {
+        match self {
+            Self::Used | Self::Expired => self.to_string(),
+            Self::Unknown | Self::OtherCluster { .. } | Self::Undeclared => {
+                UNUSABLE_TOKEN.to_owned()
+            }
+        }
+    }
+}
+
+/// The one answer for an unknown token, a token for another cluster and an
+/// undeclared cluster. It names nothing the caller did not send.
+const UNUSABLE_TOKEN: &str = "the bootstrap token is unknown or does not enroll this cluster";
 
 impl std::fmt::Display for TokenRefusal {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -166,8 +188,30 @@ impl std::fmt::Display for TokenRefusal {
                 formatter,
                 "bootstrap token is for cluster '{token_for}', not '{asked}'"
             ),
+            Self::Undeclared => write!(
+                formatter,
+                "the cluster is not declared at the latest valid revision"
+            ),
         }
     }
+}
+
+fn enroll_refusal(
+    state: &FleetState,
+    token_hash: &str,
+    cluster: &str,
+    now_ms: u64,
+) -> Option<TokenRefusal> {
+    if let Some(refusal) = token_refusal(state, token_hash, cluster, now_ms) {
+        return Some(refusal);
+    }
+    let declared = state
+        .latest_valid_revision()
+        .is_some_and(|record| match &record.verdict {
+            RevisionVerdict::Valid { digests } => digests.contains_key(cluster),
+            RevisionVerdict::Invalid { .. } => false,
+        });
+    (!declared).then_some(TokenRefusal::Undeclared)
 }
 
 fn token_refusal(

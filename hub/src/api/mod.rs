@@ -11,6 +11,7 @@ mod desired_state;
 mod membership_service;
 mod raft_service;
 mod renewal;
+mod report_limits;
 mod session;
 mod sessions;
 mod status;

@@ -34,6 +34,38 @@ pub fn check_csr_size(csr_pem: &str) -> Result<(), Status> {
     Ok(())
 }
 
+/// Refuses a renewal while more than `enrollment.renewAfterFraction` of the
+/// presented certificate's lifetime remains, so that an agent cannot renew
+/// in a loop.
+fn check_renewal_due(context: &ApiContext, cluster: &str, serial: &str) -> Result<(), Status> {
+    let fraction = context.config.enrollment.renew_after_fraction;
+    let lifetime = context.store.read(|state| {
+        state.clusters.get(cluster).and_then(|record| {
+            record
+                .agents
+                .iter()
+                .find(|agent| agent.serial == serial)
+                .map(|agent| (agent.issued_at_ms, agent.expires_at_ms))
+        })
+    });
+    let Some((issued_at_ms, expires_at_ms)) = lifetime else {
+        return Ok(()); // require_cluster found it; the Raft write decides
+    };
+    let span_ms = expires_at_ms.saturating_sub(issued_at_ms);
+    // The product is below u64::MAX: fraction is at most 1.
+    let due_at_ms = issued_at_ms.saturating_add((span_ms as f64 * fraction) as u64);
+    let now = now_ms();
+    if now < due_at_ms {
+        return Err(Status::failed_precondition(format!(
+            "certificate {serial} of cluster '{cluster}' may be renewed in {} s, once {:.0}% of its \
+             lifetime has passed (enrollment.renewAfterFraction)",
+            (due_at_ms - now).div_ceil(1000),
+            fraction * 100.0
+        )));
+    }
+    Ok(())
+}
+
 /// Signs a new certificate for the caller's cluster and records its serial.
 #[instrument(skip_all, fields(cluster, serial))]
 pub async fn renew(
@@ -44,6 +76,7 @@ pub async fn renew(
     tracing::Span::current().record("cluster", cluster.as_str());
     tracing::Span::current().record("serial", previous_serial.as_str());
     let request = request.into_inner();
+    check_renewal_due(context, &cluster, &previous_serial)?;
     check_csr_size(&request.csr_pem)?;
     let validity = context.config.enrollment.certificate_validity.0;
     let identity = Identity::Cluster(cluster.clone());

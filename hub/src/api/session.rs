@@ -7,10 +7,11 @@ use std::time::Duration;
 
 use fleet_proto::{AgentMessage, DesiredState, HubMessage, agent_message, hub_message};
 use tokio::sync::mpsc;
-use tonic::{Status, Streaming};
+use tonic::{Code, Status, Streaming};
 use tracing::{Instrument, debug, info, info_span, warn};
 
 use super::context::ApiContext;
+use super::report_limits::{MAX_DRIFT_EVENTS_LOGGED, MAX_LOGGED_NAME_BYTES, capped_text};
 use super::status::cluster_status;
 use super::targets::ClusterTarget;
 
@@ -102,7 +103,7 @@ async fn serve(
                     Ok(None) => return Ok(()),
                     Err(status) => {
                         debug!(%status, "agent stream failed");
-                        return Ok(());
+                        return Err(stream_error(&status));
                     }
                 }
             }
@@ -122,6 +123,28 @@ async fn send_elsewhere(outbound: &Outbound) -> Result<(), Status> {
         }))
         .await;
     Ok(())
+}
+
+/// The status a session ends with when reading the agent's stream failed:
+/// never OK. An oversized message is RESOURCE_EXHAUSTED, one that does not
+/// decode INVALID_ARGUMENT; a stream the agent reset keeps its own code.
+fn stream_error(status: &Status) -> Status {
+    match status.code() {
+        Code::OutOfRange | Code::ResourceExhausted => Status::resource_exhausted(format!(
+            "the session ends: an agent message was too large: {}",
+            status.message()
+        )),
+        Code::Internal | Code::InvalidArgument | Code::DataLoss => {
+            Status::invalid_argument(format!(
+                "the session ends: an agent message could not be decoded: {}",
+                status.message()
+            ))
+        }
+        _ => Status::new(
+            status.code(),
+            format!("the session ends: {}", status.message()),
+        ),
+    }
 }
 
 /// Pushes the cluster's desired state if its target changed since the last send.
@@ -195,12 +218,26 @@ async fn receive(context: &ApiContext, cluster: &str, message: AgentMessage) -> 
                 })?;
         }
         Some(agent_message::Kind::Drift(report)) => {
-            for event in &report.events {
-                let object = event
-                    .object
-                    .as_ref()
-                    .map(|object| format!("{} {}/{}", object.kind, object.namespace, object.name));
-                warn!(app = %event.app, object = ?object, reverted = event.reverted, "drift reported");
+            // Drift is only logged (not stored): each event's names are
+            // cleaned and cut, and a report logs at most a few events.
+            let name = |text: &str| capped_text(text, MAX_LOGGED_NAME_BYTES);
+            for event in report.events.iter().take(MAX_DRIFT_EVENTS_LOGGED) {
+                let object = event.object.as_ref().map(|object| {
+                    format!(
+                        "{} {}/{}",
+                        name(&object.kind),
+                        name(&object.namespace),
+                        name(&object.name)
+                    )
+                });
+                warn!(app = %name(&event.app), object = ?object, reverted = event.reverted, "drift reported");
+            }
+            let more = report.events.len().saturating_sub(MAX_DRIFT_EVENTS_LOGGED);
+            if more > 0 {
+                warn!(
+                    more,
+                    "drift reported for more objects (not logged one by one)"
+                );
             }
         }
         Some(agent_message::Kind::Hello(_)) => {

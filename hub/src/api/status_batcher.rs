@@ -6,13 +6,17 @@
 //! within a second cost a few dozen Raft entries rather than 10,000 — with
 //! no timer adding latency when the hub is quiet. The queue is bounded:
 //! when Raft falls behind, sessions wait (backpressure) instead of the
-//! queue growing without limit.
+//! queue growing without limit. A batch is split so that no entry's
+//! encoding exceeds [`MAX_ENTRY_BYTES`] (each status is already capped by
+//! [`super::status::cluster_status`]), since an oversized AppendEntries
+//! would stall replication and force elections.
 
 use std::collections::HashMap;
 
 use tokio::sync::{mpsc, oneshot};
 use tracing::warn;
 
+use super::report_limits::MAX_ENTRY_BYTES;
 use crate::clock::now_ms;
 use crate::state::{ClusterStatus, Command, StatusUpdate};
 use crate::store::FleetStore;
@@ -118,14 +122,20 @@ async fn write_batches(store: FleetStore, mut receiver: mpsc::Receiver<Queued>) 
                 }
             }
         }
-        let outcome = store
-            .write(Command::ReportStatuses {
-                updates,
-                at_ms: now_ms(),
-            })
-            .await
-            .map(|_| ())
-            .map_err(|error| error.to_string());
+        let mut outcome = Ok(());
+        for entry in split_by_size(updates, MAX_ENTRY_BYTES) {
+            let written = store
+                .write(Command::ReportStatuses {
+                    updates: entry,
+                    at_ms: now_ms(),
+                })
+                .await
+                .map(|_| ())
+                .map_err(|error| error.to_string());
+            if outcome.is_ok() {
+                outcome = written;
+            }
+        }
         if let Err(error) = &outcome {
             warn!(%error, reports = batch.len(), "status reports could not be written");
         }
@@ -134,6 +144,59 @@ async fn write_batches(store: FleetStore, mut receiver: mpsc::Receiver<Queued>) 
         }
         for flushed in flushes.drain(..) {
             let _ = flushed.send(());
+        }
+    }
+}
+
+/// Splits `updates` into runs whose JSON encodings add up to at most
+/// `limit` bytes (a single update over the limit goes alone).
+fn split_by_size(updates: Vec<StatusUpdate>, limit: usize) -> Vec<Vec<StatusUpdate>> {
+    let mut entries: Vec<Vec<StatusUpdate>> = Vec::new();
+    let mut current: Vec<StatusUpdate> = Vec::new();
+    let mut current_bytes = 0;
+    for update in updates {
+        // An encoding failure cannot happen for these plain records; count
+        // it as the limit so the update goes alone.
+        let bytes = serde_json::to_vec(&update).map_or(limit, |json| json.len() + 1);
+        if !current.is_empty() && current_bytes + bytes > limit {
+            entries.push(std::mem::take(&mut current));
+            current_bytes = 0;
+        }
+        current_bytes += bytes;
+        current.push(update);
+    }
+    if !current.is_empty() {
+        entries.push(current);
+    }
+    entries
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::ClusterStatus;
+
+    #[test]
+    fn batches_are_split_so_no_entry_exceeds_the_limit() {
+        let updates: Vec<StatusUpdate> = (0..100)
+            .map(|index| StatusUpdate {
+                cluster: format!("cluster-{index}"),
+                status: ClusterStatus {
+                    message: "m".repeat(60 * 1024),
+                    ..ClusterStatus::default()
+                },
+            })
+            .collect();
+        let entries = split_by_size(updates, MAX_ENTRY_BYTES);
+        assert!(entries.len() >= 6, "{} entries", entries.len());
+        assert_eq!(entries.iter().map(Vec::len).sum::<usize>(), 100);
+        for entry in &entries {
+            let command = Command::ReportStatuses {
+                updates: entry.clone(),
+                at_ms: 1,
+            };
+            let bytes = serde_json::to_vec(&command).unwrap().len();
+            assert!(bytes <= MAX_ENTRY_BYTES + 64, "an entry of {bytes} bytes");
         }
     }
 }

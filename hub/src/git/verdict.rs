@@ -66,5 +66,58 @@ pub fn render_every_cluster(
     });
     all.errors.sort();
     all.errors.dedup();
+    all.errors = capped_errors(std::mem::take(&mut all.errors));
     all
+}
+
+/// Most errors a revision's verdict lists (they are replicated through
+/// Raft and shown by `fleetctl`); the rest are counted.
+pub const MAX_REVISION_ERRORS: usize = 100;
+/// Longest single error kept in a verdict, in bytes.
+pub const MAX_REVISION_ERROR_BYTES: usize = 4 * 1024;
+
+/// The first [`MAX_REVISION_ERRORS`] errors, each cut to
+/// [`MAX_REVISION_ERROR_BYTES`], and "… and N more errors" for the rest.
+fn capped_errors(errors: Vec<String>) -> Vec<String> {
+    let total = errors.len();
+    let mut kept: Vec<String> = errors
+        .into_iter()
+        .take(MAX_REVISION_ERRORS)
+        .map(|error| cut(error, MAX_REVISION_ERROR_BYTES))
+        .collect();
+    if total > MAX_REVISION_ERRORS {
+        kept.push(format!("… and {} more errors", total - MAX_REVISION_ERRORS));
+    }
+    kept
+}
+
+fn cut(mut text: String, limit: usize) -> String {
+    if text.len() <= limit {
+        return text;
+    }
+    let mut end = limit;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let dropped = text.len() - end;
+    text.truncate(end);
+    text.push_str(&format!("… [{dropped} more bytes]"));
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_error_list_keeps_the_first_errors_and_counts_the_rest() {
+        let errors: Vec<String> = (0..250).map(|index| format!("error {index:03}")).collect();
+        let capped = capped_errors(errors);
+        assert_eq!(capped.len(), MAX_REVISION_ERRORS + 1);
+        assert_eq!(capped[0], "error 000");
+        assert_eq!(capped[MAX_REVISION_ERRORS], "… and 150 more errors");
+        let long = capped_errors(vec!["é".repeat(10_000)]);
+        assert!(long[0].len() <= MAX_REVISION_ERROR_BYTES + 32);
+        assert!(long[0].ends_with("more bytes]"));
+    }
 }

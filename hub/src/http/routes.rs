@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 
@@ -26,6 +26,8 @@ pub struct HttpState {
     pub webhook_secret: Arc<Vec<u8>>,
     /// Whether a supervised background task has died (then not ready).
     pub tasks: TaskHealth,
+    /// Largest webhook request body accepted (`server.maxWebhookBodyBytes`).
+    pub webhook_body_limit: usize,
 }
 
 /// The HTTP router of a hub node.
@@ -34,7 +36,10 @@ pub fn router(state: HttpState) -> Router {
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .route("/webhook/git", post(webhook))
+        .route(
+            "/webhook/git",
+            post(webhook).layer(DefaultBodyLimit::max(state.webhook_body_limit)),
+        )
         .with_state(state)
 }
 

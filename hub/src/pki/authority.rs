@@ -4,14 +4,14 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use rcgen::{
-    BasicConstraints, CertificateParams, CertificateSigningRequestParams, DistinguishedName,
-    DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose, PublicKeyData,
-    SanType, SerialNumber,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyPair, KeyUsagePurpose, PublicKeyData, SanType, SerialNumber,
 };
 use ring::rand::{SecureRandom, SystemRandom};
 use time::OffsetDateTime;
 
 use super::identity::Identity;
+use super::requested_key::RequestedKey;
 
 /// How long the CA itself is valid.
 const CA_VALIDITY: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
@@ -33,6 +33,11 @@ pub enum PkiError {
     /// The certificate signing request is malformed or its signature is wrong.
     #[error("invalid certificate signing request: {0}")]
     InvalidRequest(String),
+    /// The CSR's public key is of a kind the CA does not sign.
+    #[error(
+        "the CSR's public key is {0}; the hub signs ECDSA P-256, ECDSA P-384 and Ed25519 keys only"
+    )]
+    UnsupportedKey(String),
     /// The system random source failed.
     #[error("the system random source failed")]
     Random,
@@ -143,9 +148,25 @@ impl CertificateAuthority {
         identity: &Identity,
         validity: Duration,
     ) -> Result<IssuedCertificate, PkiError> {
-        let request = CertificateSigningRequestParams::from_pem(request_pem)
-            .map_err(|error| PkiError::InvalidRequest(error.to_string()))?;
-        self.issue(identity, &[], &[], validity, &request.public_key)
+        let public_key = self.check_request(request_pem)?;
+        self.sign_public_key(&public_key, identity, validity)
+    }
+
+    /// Checks a CSR without signing anything: it parses, its signature is
+    /// right, and its public key is one the CA signs. Returns that key.
+    pub fn check_request(&self, request_pem: &str) -> Result<RequestedKey, PkiError> {
+        RequestedKey::from_request_pem(request_pem)
+    }
+
+    /// Signs a certificate for `identity` over a key [`Self::check_request`]
+    /// accepted.
+    pub fn sign_public_key(
+        &self,
+        public_key: &RequestedKey,
+        identity: &Identity,
+        validity: Duration,
+    ) -> Result<IssuedCertificate, PkiError> {
+        self.issue(identity, &[], &[], validity, public_key.public_key())
     }
 
     fn issue(

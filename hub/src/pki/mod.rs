@@ -9,8 +9,10 @@
 
 mod authority;
 mod identity;
+mod requested_key;
 mod token;
 
 pub use authority::{CertificateAuthority, IssuedCertificate, PkiError};
 pub use identity::{Identity, PeerCertificate};
+pub use requested_key::RequestedKey;
 pub use token::{SecretToken, hash_token};

@@ -11,6 +11,11 @@ use super::records::{
     TokenRecord,
 };
 
+/// Certificate records kept per cluster: the newest and the one it
+/// replaced (an agent that lost a renewal's answer still holds that one).
+/// Older certificates are refused from the next renewal on.
+pub const CERTIFICATES_KEPT_PER_CLUSTER: usize = 2;
+
 /// Everything the hub decides and remembers, replicated by Raft.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FleetState {
@@ -279,7 +284,8 @@ impl FleetState {
     }
 
     /// Records a certificate issued to `cluster`'s agent (which must have a
-    /// record) and audits it as done by the cluster.
+    /// record) and audits it as done by the cluster. Only the newest
+    /// [`CERTIFICATES_KEPT_PER_CLUSTER`] stay current.
     pub(super) fn add_certificate(
         &mut self,
         cluster: &str,
@@ -294,6 +300,12 @@ impl FleetState {
                 issued_at_ms: at_ms,
                 expires_at_ms,
             });
+            // Records are in issue order: the oldest go first.
+            let excess = record
+                .agents
+                .len()
+                .saturating_sub(CERTIFICATES_KEPT_PER_CLUSTER);
+            record.agents.drain(..excess);
         }
         self.audit(&format!("spiffe://fleet/cluster/{cluster}"), at_ms, action);
     }

@@ -130,6 +130,34 @@ mod tests {
     }
 
     #[test]
+    fn only_the_newest_two_certificates_of_a_cluster_are_kept() {
+        let mut state = enrolled();
+        // A flood of renewals, all with the enrollment certificate while
+        // it is current: the records stay two, and s1 stops being current.
+        assert_eq!(
+            renew(&mut state, "a", "s1", "s2", 20),
+            CommandResult::Applied
+        );
+        assert_eq!(
+            renew(&mut state, "a", "s1", "s3", 21),
+            CommandResult::Applied
+        );
+        assert_eq!(
+            renew(&mut state, "a", "s1", "s4", 22),
+            CommandResult::Rejected(
+                "certificate s1 of cluster 'a' is not a current enrollment".into()
+            )
+        );
+        let serials: Vec<&str> = state.clusters["a"]
+            .agents
+            .iter()
+            .map(|agent| agent.serial.as_str())
+            .collect();
+        assert_eq!(serials, ["s2", "s3"]);
+        assert!(!state.is_current_agent("a", "s1"));
+    }
+
+    #[test]
     fn revoked_clusters_unknown_serials_and_reused_serials_are_refused_and_change_nothing() {
         let mut state = enrolled();
         let before = state.clone();
