@@ -166,6 +166,30 @@ impl Diagnostic {
                 1,
                 "symlink does not resolve to a file in the repository",
             ),
+            SourceError::UnsafeEntryName { path, reason } => Self::at(
+                path.clone(),
+                1,
+                format!(
+                    "tree entry name {reason} (refused: every entry must be one plain path component)"
+                ),
+            ),
+            SourceError::FileTooLarge { path, size, limit } => Self::at(
+                path.clone(),
+                1,
+                format!("file is {size} bytes, over the limit of {limit} bytes per file (refused)"),
+            ),
+            SourceError::RevisionTooLarge { path, limit } => Self::at(
+                path.clone(),
+                1,
+                format!(
+                    "reading this file takes the revision over the limit of {limit} bytes of files (refused)"
+                ),
+            ),
+            SourceError::ExportEscapes { path } => Self::at(
+                path.clone(),
+                1,
+                "path leaves the export directory (refused)",
+            ),
             other => Self::general(error_chain(other)),
         }
     }
