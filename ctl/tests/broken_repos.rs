@@ -91,6 +91,7 @@ broken_cases! {
     symlink_escape => "symlink-escape",
     kustomize_dotdot => "kustomize-dotdot",
     kustomize_fails => "kustomize-fails",
+    kustomize_remote => "kustomize-remote",
     duplicate_wave => "duplicate-wave",
     bad_duration => "bad-duration",
     bad_max_parallel => "bad-max-parallel",
@@ -120,6 +121,7 @@ fn broken_commits_are_refused_when_read_from_git() {
         "symlink-escape",
         "unknown-variable",
         "kustomize-dotdot",
+        "kustomize-remote",
         "duplicate-object",
     ] {
         let directory = materialize(name);

@@ -66,3 +66,96 @@ fn walk(root: &std::path::Path) -> Vec<std::path::PathBuf> {
     found.sort();
     found
 }
+
+/// A stand-in for Kustomize that leaves a marker file when it runs, then
+/// runs `then` (shell).
+fn fake_kustomize(
+    directory: &std::path::Path,
+    then: &str,
+) -> (std::path::PathBuf, std::path::PathBuf) {
+    let script = directory.join("kustomize.sh");
+    let marker = directory.join("kustomize-ran");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\ntouch '{}'\n{then}\n", marker.display()),
+    )
+    .unwrap();
+    make_executable(&script);
+    (script, marker)
+}
+
+#[test]
+fn remote_kustomize_references_are_refused_before_kustomize_runs() {
+    let sandbox = tempfile::tempdir().unwrap();
+    let (script, marker) = fake_kustomize(sandbox.path(), "exec kubectl kustomize \"$1\"");
+    let repository = GitRepository::with_content(&examples());
+    let kustomization = "apps/api/base/kustomization.yaml";
+    let original = repository.read(kustomization);
+    // The stand-in works: a valid fleet runs it.
+    let run = fleetctl_with_env(
+        &["validate", "--repo", repository.path_str()],
+        &[("FLEET_KUSTOMIZE", &script)],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(marker.exists(), "the stand-in kustomize never ran");
+    std::fs::remove_file(&marker).unwrap();
+    for reference in [
+        "https://github.com/o/r//base?ref=v1",
+        "git::https://github.com/o/r//base",
+        "git@github.com:o/r.git",
+        "ssh://git@host/o/r.git",
+        "user@host:o/r.git",
+        "github.com/o/r/base?ref=main",
+    ] {
+        // Line 10 of the kustomization: the third resource.
+        repository.write(
+            kustomization,
+            &original.replace(
+                "  - service.yaml\n",
+                &format!("  - service.yaml\n  - {reference}\n"),
+            ),
+        );
+        let run = fleetctl_with_env(
+            &["validate", "--repo", repository.path_str()],
+            &[("FLEET_KUSTOMIZE", &script)],
+        );
+        assert_eq!(run.code, 1, "{reference}: {}", run.stderr);
+        assert!(
+            run.stderr.contains(&format!(
+                "error: {kustomization}:10: remote resource '{reference}' refused"
+            )),
+            "{reference}: {}",
+            run.stderr
+        );
+        assert!(!marker.exists(), "{reference}: kustomize ran");
+    }
+}
+
+#[test]
+fn a_kustomize_that_hangs_is_killed_and_names_the_app() {
+    let sandbox = tempfile::tempdir().unwrap();
+    let (script, marker) = fake_kustomize(sandbox.path(), "sleep 300");
+    let repository = GitRepository::with_content(&examples());
+    let started = std::time::Instant::now();
+    let run = fleetctl_with_env(
+        &[
+            "validate",
+            "--repo",
+            repository.path_str(),
+            "--kustomize-timeout",
+            "1s",
+        ],
+        &[("FLEET_KUSTOMIZE", &script)],
+    );
+    assert!(marker.exists(), "the stand-in kustomize never ran");
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("did not finish within 1 s and was killed")
+            && run.stderr.contains("app api"),
+        "{}",
+        run.stderr
+    );
+    // Not a timing assertion: the sleeping stand-in would hold it 300 s.
+    assert!(started.elapsed() < std::time::Duration::from_secs(200));
+}

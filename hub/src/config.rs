@@ -27,6 +27,59 @@ pub struct Config {
     /// Raft tunables (all optional).
     #[serde(default)]
     pub raft: RaftConfig,
+    /// Limits on reading and rendering fleet-repository revisions.
+    #[serde(default)]
+    pub render: RenderConfig,
+}
+
+/// `render:` — limits on reading and rendering a revision (docs/security.md).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RenderConfig {
+    /// Wall-clock limit of one Kustomize build (default 60s).
+    #[serde(default = "default_kustomize_timeout")]
+    pub kustomize_timeout: FleetDuration,
+    /// Largest file of a revision, in bytes (default 4 MiB).
+    #[serde(default = "default_max_file_bytes")]
+    pub max_file_bytes: u64,
+    /// Most bytes of files read for one revision (default 256 MiB).
+    #[serde(default = "default_max_revision_bytes")]
+    pub max_revision_bytes: u64,
+}
+
+impl Default for RenderConfig {
+    fn default() -> Self {
+        Self {
+            kustomize_timeout: default_kustomize_timeout(),
+            max_file_bytes: default_max_file_bytes(),
+            max_revision_bytes: default_max_revision_bytes(),
+        }
+    }
+}
+
+impl RenderConfig {
+    /// The settings the renderer and the Git reader run under.
+    pub fn settings(&self) -> fleet_core::render::RenderSettings {
+        fleet_core::render::RenderSettings {
+            kustomize_timeout: self.kustomize_timeout.0,
+            limits: fleet_core::source::ReadLimits {
+                max_file_bytes: self.max_file_bytes,
+                max_revision_bytes: self.max_revision_bytes,
+            },
+        }
+    }
+}
+
+fn default_kustomize_timeout() -> FleetDuration {
+    FleetDuration(fleet_core::render::DEFAULT_KUSTOMIZE_TIMEOUT)
+}
+
+fn default_max_file_bytes() -> u64 {
+    fleet_core::source::DEFAULT_MAX_FILE_BYTES
+}
+
+fn default_max_revision_bytes() -> u64 {
+    fleet_core::source::DEFAULT_MAX_REVISION_BYTES
 }
 
 /// Raft tunables of a hub node (`raft:` in hub.yaml).

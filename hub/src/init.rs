@@ -9,7 +9,9 @@ use anyhow::{Context as _, bail};
 use fleet_core::model::FleetDuration;
 
 use crate::client_config::{ClientConfig, Context};
-use crate::config::{Config, EnrollmentConfig, GitConfig, NodeConfig, RaftConfig, TlsConfig};
+use crate::config::{
+    Config, EnrollmentConfig, GitConfig, NodeConfig, RaftConfig, RenderConfig, TlsConfig,
+};
 use crate::pki::{CertificateAuthority, Identity, SecretToken};
 
 /// Validity of node and admin certificates.
@@ -129,6 +131,7 @@ pub fn run(settings: &InitSettings) -> anyhow::Result<PathBuf> {
         },
         enrollment: EnrollmentConfig::default(),
         raft: RaftConfig::default(),
+        render: RenderConfig::default(),
     };
     config.save(&config_path)?;
 

@@ -15,7 +15,9 @@ use fleet_proto::JoinRequest;
 use fleet_proto::membership_service_client::MembershipServiceClient;
 use tonic::transport::{Certificate, ClientTlsConfig, Endpoint};
 
-use crate::config::{Config, EnrollmentConfig, GitConfig, NodeConfig, RaftConfig, TlsConfig};
+use crate::config::{
+    Config, EnrollmentConfig, GitConfig, NodeConfig, RaftConfig, RenderConfig, TlsConfig,
+};
 
 /// Resolved arguments of `fleet-hub init --join`.
 #[derive(Debug, Clone)]
@@ -122,6 +124,7 @@ pub async fn run(settings: &JoinSettings) -> anyhow::Result<PathBuf> {
         },
         enrollment: EnrollmentConfig::default(),
         raft: RaftConfig::default(),
+        render: RenderConfig::default(),
     };
     config.save(&config_path)?;
     Ok(config_path)

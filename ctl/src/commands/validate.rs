@@ -21,10 +21,11 @@ struct ValidationReport<'a> {
 }
 
 pub fn run(args: &ValidateArgs) -> Result<(), CliError> {
-    let loaded = repository::load(&args.repository.repo, args.rev.as_deref());
+    let settings = args.repository.render_settings();
+    let loaded = repository::load(&args.repository.repo, args.rev.as_deref(), settings.limits);
     let (repository, problems) = match loaded {
         Ok(repository) => {
-            let renderer = Renderer::new(repository.clone());
+            let renderer = Renderer::with_settings(repository.clone(), settings);
             let problems = renderer.validate();
             (Some((repository, renderer.stats().app_renders)), problems)
         }

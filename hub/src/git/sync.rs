@@ -195,7 +195,10 @@ fn render_verdict(
     };
     let plan = rollout_plan(&repository);
     let names: Vec<&String> = repository.clusters.keys().collect();
-    let renderer = Arc::new(Renderer::new(repository.clone()));
+    let renderer = Arc::new(Renderer::with_settings(
+        repository.clone(),
+        mirror.render_settings(),
+    ));
     let loaded_ms = started.elapsed().as_millis();
     let ClusterDigests { digests, errors } =
         render_every_cluster(&renderer, &names, revision, rendered);
