@@ -159,3 +159,50 @@ fn a_kustomize_that_hangs_is_killed_and_names_the_app() {
     // Not a timing assertion: the sleeping stand-in would hold it 300 s.
     assert!(started.elapsed() < std::time::Duration::from_secs(200));
 }
+
+#[test]
+fn a_48_mib_manifest_is_refused_naming_the_file_from_git_and_from_a_directory() {
+    let repository = GitRepository::with_content(&examples());
+    let line = "# padding padding padding padding padding padding padding padding\n";
+    let huge = line.repeat(48 * 1024 * 1024 / line.len() + 1);
+    repository.write("apps/web/base/huge.yaml", &huge);
+    repository.commit("a huge manifest");
+    let empty: [(&str, &std::path::Path); 0] = [];
+    for arguments in [
+        vec!["validate", "--repo", repository.path_str(), "--rev", "main"],
+        vec!["validate", "--repo", repository.path_str()],
+    ] {
+        let run = fleetctl_with_env(&arguments, &empty);
+        assert_eq!(run.code, 1, "{arguments:?}: {}", run.stderr);
+        assert!(
+            run.stderr.contains(&format!(
+                "error: apps/web/base/huge.yaml:1: file is {} bytes, over the limit of 4194304 bytes per file",
+                huge.len()
+            )),
+            "{arguments:?}: {}",
+            run.stderr
+        );
+    }
+    // The limit is a setting.
+    let run = fleetctl_with_env(
+        &[
+            "validate",
+            "--repo",
+            repository.path_str(),
+            "--rev",
+            "main",
+            "--max-file-bytes",
+            "100000000",
+            "--max-revision-bytes",
+            "1000000",
+        ],
+        &empty,
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("takes the revision over the limit of 1000000 bytes of files"),
+        "{}",
+        run.stderr
+    );
+}
