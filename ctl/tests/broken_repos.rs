@@ -87,6 +87,7 @@ broken_cases! {
     bad_selector_operator => "bad-selector-operator",
     depends_on_cycle => "depends-on-cycle",
     depends_on_missing => "depends-on-missing",
+    non_scalar_key => "non-scalar-key",
     overlay_no_match => "overlay-no-match",
     symlink_escape => "symlink-escape",
     kustomize_dotdot => "kustomize-dotdot",
