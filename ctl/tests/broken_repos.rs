@@ -88,6 +88,7 @@ broken_cases! {
     depends_on_cycle => "depends-on-cycle",
     depends_on_missing => "depends-on-missing",
     non_scalar_key => "non-scalar-key",
+    overflowing_duration => "overflowing-duration",
     overlay_no_match => "overlay-no-match",
     symlink_escape => "symlink-escape",
     kustomize_dotdot => "kustomize-dotdot",

@@ -101,4 +101,6 @@ impl FleetRepository {
 }
 
 #[cfg(test)]
+mod input_tests;
+#[cfg(test)]
 mod reuse_tests;

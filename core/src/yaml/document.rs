@@ -197,6 +197,24 @@ mod tests {
         assert_eq!(error.line, 2, "{error}");
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_text_parses_or_is_an_error_with_a_line(text in "\\PC*") {
+            if let Err(error) = parse_documents("t.yaml", &text) {
+                proptest::prop_assert!(error.line >= 1);
+            }
+        }
+
+        #[test]
+        fn yaml_like_text_parses_or_is_an_error_with_a_line(
+            text in "([a-z{}\\[\\]:,?&*!|>'\"#-]|  |\n| ){0,80}"
+        ) {
+            if let Err(error) = parse_documents("t.yaml", &text) {
+                proptest::prop_assert!(error.line >= 1);
+            }
+        }
+    }
+
     #[test]
     fn syntax_errors_name_the_line() {
         let error = parse_documents("bad.yaml", "a: 1\nb: [1, 2\nc: 3\n").unwrap_err();
