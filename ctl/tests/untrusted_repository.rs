@@ -206,3 +206,41 @@ fn a_48_mib_manifest_is_refused_naming_the_file_from_git_and_from_a_directory() 
         run.stderr
     );
 }
+
+#[test]
+fn one_bad_file_shared_by_many_clusters_is_reported_once() {
+    let repository = GitRepository::with_content(&examples());
+    repository.edit(
+        "apps/api/base/kustomization.yaml",
+        "  - service.yaml\n",
+        "  - service.yaml\n  - missing.yaml\n",
+    );
+    let empty: [(&str, &std::path::Path); 0] = [];
+    let run = fleetctl_with_env(&["validate", "--repo", repository.path_str()], &empty);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let errors: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|line| line.starts_with("error: "))
+        .collect();
+    // The api app reaches every cluster; the one broken line is one error
+    // that lists them, not one line per cluster.
+    assert_eq!(
+        errors,
+        [
+            "error: apps/api/base/kustomization.yaml:10: path 'missing.yaml' is not a file or folder \
+             of the fleet repository (refused) (clusters dev-eu-1, dev-us-1, prod-eu-1, prod-eu-2, \
+             prod-us-1, prod-us-2, staging-eu-1, staging-us-1; app api)"
+        ],
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("\n1 error(s)"), "{}", run.stderr);
+    let run = fleetctl_with_env(
+        &["validate", "--repo", repository.path_str(), "-o", "json"],
+        &empty,
+    );
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(report["errors"].as_array().unwrap().len(), 1, "{report}");
+    assert_eq!(report["errors"][0]["clusters"].as_array().unwrap().len(), 8);
+}

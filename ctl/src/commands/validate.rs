@@ -17,7 +17,7 @@ struct ValidationReport<'a> {
     clusters: usize,
     apps: usize,
     app_renders: usize,
-    errors: &'a [fleet_core::Diagnostic],
+    errors: Vec<fleet_core::diagnostic::GroupedDiagnostic>,
 }
 
 pub fn run(args: &ValidateArgs) -> Result<(), CliError> {
@@ -45,7 +45,7 @@ pub fn run(args: &ValidateArgs) -> Result<(), CliError> {
                 .as_ref()
                 .map_or(0, |(repository, _)| repository.apps.len()),
             app_renders: repository.as_ref().map_or(0, |(_, renders)| *renders),
-            errors: &problems.0,
+            errors: problems.grouped(),
         };
         print_structured(&report, args.output)?;
         return if problems.is_empty() {

@@ -189,7 +189,7 @@ fn render_verdict(
     let repository = match FleetRepository::load_after(Arc::new(snapshot), previous) {
         Ok(repository) => Arc::new(repository),
         Err(problems) => {
-            let errors = problems.0.iter().map(ToString::to_string).collect();
+            let errors = problems.grouped().iter().map(ToString::to_string).collect();
             return (RevisionVerdict::Invalid { errors }, None, None);
         }
     };
