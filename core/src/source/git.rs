@@ -42,6 +42,9 @@ pub(super) fn read_revision(
     let tree = commit.tree().map_err(git_error)?;
     let database = repository.odb().map_err(git_error)?;
     let mut budget = ReadBudget::new(limits);
+    // A blob referenced by many paths is held once in memory (it still
+    // counts once per path against the budget: the export writes each).
+    let mut blobs = std::collections::HashMap::new();
     let mut entries = Vec::new();
     let mut failure = None;
     tree.walk(TreeWalkMode::PreOrder, |root, entry| {
@@ -62,7 +65,14 @@ pub(super) fn read_revision(
         if entry.kind() != Some(ObjectType::Blob) {
             return TreeWalkResult::Ok;
         }
-        match read_blob(&repository, &database, entry, &entry_path, &mut budget) {
+        match read_blob(
+            &repository,
+            &database,
+            entry,
+            &entry_path,
+            &mut budget,
+            &mut blobs,
+        ) {
             Ok(content) => {
                 entries.push((entry_path, content));
                 TreeWalkResult::Ok
@@ -108,6 +118,7 @@ fn read_blob(
     entry: &git2::TreeEntry<'_>,
     entry_path: &str,
     budget: &mut ReadBudget,
+    blobs: &mut std::collections::HashMap<git2::Oid, Arc<[u8]>>,
 ) -> Result<Entry, SourceError> {
     let git_error = |source| SourceError::Git {
         path: repository.path().to_owned(),
@@ -116,11 +127,19 @@ fn read_blob(
     };
     let (size, _) = database.read_header(entry.id()).map_err(git_error)?;
     budget.take(entry_path, u64::try_from(size).unwrap_or(u64::MAX))?;
-    let blob = repository.find_blob(entry.id()).map_err(git_error)?;
+    let content = match blobs.get(&entry.id()) {
+        Some(content) => content.clone(),
+        None => {
+            let blob = repository.find_blob(entry.id()).map_err(git_error)?;
+            let content: Arc<[u8]> = Arc::from(blob.content());
+            blobs.insert(entry.id(), content.clone());
+            content
+        }
+    };
     Ok(if entry.filemode() == SYMLINK_MODE {
-        Entry::Symlink(String::from_utf8_lossy(blob.content()).into_owned())
+        Entry::Symlink(String::from_utf8_lossy(&content).into_owned())
     } else {
-        Entry::File(Arc::from(blob.content()))
+        Entry::File(content)
     })
 }
 
