@@ -286,6 +286,18 @@ impl Diagnostic {
     }
 }
 
+/// An error and its causes on one line (`a: b: c`).
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -328,16 +340,4 @@ mod tests {
         let shown = many.grouped()[0].to_string();
         assert!(shown.ends_with("c08, c09 and 2 more; app api)"), "{shown}");
     }
-}
-
-/// An error and its causes on one line (`a: b: c`).
-pub fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

@@ -70,28 +70,6 @@ impl RenderConfig {
     }
 }
 
-#[cfg(test)]
-mod render_config_tests {
-    use super::*;
-
-    #[test]
-    fn render_limits_have_safe_defaults_and_can_be_set() {
-        let settings: RenderConfig = serde_saphyr::from_str("{}").unwrap();
-        let settings = settings.settings();
-        assert_eq!(settings.kustomize_timeout.as_secs(), 60);
-        assert_eq!(settings.limits.max_file_bytes, 4 * 1024 * 1024);
-        assert_eq!(settings.limits.max_revision_bytes, 256 * 1024 * 1024);
-        let text = "kustomizeTimeout: 5s\nmaxFileBytes: 10\nmaxRevisionBytes: 20\n";
-        let settings = serde_saphyr::from_str::<RenderConfig>(text)
-            .unwrap()
-            .settings();
-        assert_eq!(settings.kustomize_timeout.as_secs(), 5);
-        assert_eq!(settings.limits.max_file_bytes, 10);
-        assert_eq!(settings.limits.max_revision_bytes, 20);
-        assert!(serde_saphyr::from_str::<RenderConfig>("maxFileByte: 1\n").is_err());
-    }
-}
-
 fn default_kustomize_timeout() -> FleetDuration {
     FleetDuration(fleet_core::render::DEFAULT_KUSTOMIZE_TIMEOUT)
 }
@@ -368,5 +346,27 @@ impl Config {
             path: path.to_owned(),
             source,
         })
+    }
+}
+
+#[cfg(test)]
+mod render_config_tests {
+    use super::*;
+
+    #[test]
+    fn render_limits_have_safe_defaults_and_can_be_set() {
+        let settings: RenderConfig = serde_saphyr::from_str("{}").unwrap();
+        let settings = settings.settings();
+        assert_eq!(settings.kustomize_timeout.as_secs(), 60);
+        assert_eq!(settings.limits.max_file_bytes, 4 * 1024 * 1024);
+        assert_eq!(settings.limits.max_revision_bytes, 256 * 1024 * 1024);
+        let text = "kustomizeTimeout: 5s\nmaxFileBytes: 10\nmaxRevisionBytes: 20\n";
+        let settings = serde_saphyr::from_str::<RenderConfig>(text)
+            .unwrap()
+            .settings();
+        assert_eq!(settings.kustomize_timeout.as_secs(), 5);
+        assert_eq!(settings.limits.max_file_bytes, 10);
+        assert_eq!(settings.limits.max_revision_bytes, 20);
+        assert!(serde_saphyr::from_str::<RenderConfig>("maxFileByte: 1\n").is_err());
     }
 }
