@@ -4,6 +4,7 @@
 //! collect [`Diagnostic`]s so that `fleetctl validate` can show every error
 //! of a commit at once.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use crate::yaml::{YamlDocument, YamlError};
@@ -132,6 +133,96 @@ impl Diagnostics {
     }
 }
 
+impl Diagnostics {
+    /// The problems with repeats merged: one entry per (file, line, message),
+    /// listing every cluster and app it was found for, sorted by file and line.
+    /// One bad file in a kustomization shared by eight clusters is one entry.
+    pub fn grouped(&self) -> Vec<GroupedDiagnostic> {
+        type Places = (BTreeSet<String>, BTreeSet<String>);
+        let mut groups: BTreeMap<(Option<&str>, Option<u64>, &str), Places> = BTreeMap::new();
+        for diagnostic in &self.0 {
+            let (clusters, apps) = groups
+                .entry((
+                    diagnostic.file.as_deref(),
+                    diagnostic.line,
+                    diagnostic.message.as_str(),
+                ))
+                .or_default();
+            clusters.extend(diagnostic.cluster.clone());
+            apps.extend(diagnostic.app.clone());
+        }
+        groups
+            .into_iter()
+            .map(
+                |((file, line, message), (clusters, apps))| GroupedDiagnostic {
+                    file: file.map(str::to_owned),
+                    line,
+                    message: message.to_owned(),
+                    clusters: clusters.into_iter().collect(),
+                    apps: apps.into_iter().collect(),
+                },
+            )
+            .collect()
+    }
+}
+
+/// How many cluster names one grouped problem shows before "and N more".
+const SHOWN_CLUSTERS: usize = 10;
+
+/// One problem, shown once with every cluster and app it was found for.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct GroupedDiagnostic {
+    /// Repository-relative file the problem is in, when it is in one.
+    pub file: Option<String>,
+    /// 1-based line in `file`.
+    pub line: Option<u64>,
+    /// What is wrong.
+    pub message: String,
+    /// The clusters it was found for, sorted (empty when not cluster-specific).
+    pub clusters: Vec<String>,
+    /// The apps it was found in, sorted (empty when not app-specific).
+    pub apps: Vec<String>,
+}
+
+impl fmt::Display for GroupedDiagnostic {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.file, self.line) {
+            (Some(file), Some(line)) => write!(formatter, "{file}:{line}: ")?,
+            (Some(file), None) => write!(formatter, "{file}: ")?,
+            _ => {}
+        }
+        formatter.write_str(&self.message)?;
+        let mut parts = Vec::new();
+        if !self.clusters.is_empty() {
+            parts.push(names("cluster", "clusters", &self.clusters, SHOWN_CLUSTERS));
+        }
+        if !self.apps.is_empty() {
+            parts.push(names("app", "apps", &self.apps, usize::MAX));
+        }
+        if parts.is_empty() {
+            return Ok(());
+        }
+        let separator = if self.clusters.len() > 1 || self.apps.len() > 1 {
+            "; "
+        } else {
+            ", "
+        };
+        write!(formatter, " ({})", parts.join(separator))
+    }
+}
+
+/// `cluster a` or `clusters a, b and 3 more`.
+fn names(singular: &str, plural: &str, names: &[String], shown: usize) -> String {
+    if let [only] = names {
+        return format!("{singular} {only}");
+    }
+    let mut text = format!("{plural} {}", names[..names.len().min(shown)].join(", "));
+    if names.len() > shown {
+        text.push_str(&format!(" and {} more", names.len() - shown));
+    }
+    text
+}
+
 impl From<Diagnostic> for Diagnostics {
     fn from(diagnostic: Diagnostic) -> Self {
         Self(vec![diagnostic])
@@ -166,6 +257,30 @@ impl Diagnostic {
                 1,
                 "symlink does not resolve to a file in the repository",
             ),
+            SourceError::UnsafeEntryName { path, reason } => Self::at(
+                path.clone(),
+                1,
+                format!(
+                    "tree entry name {reason} (refused: every entry must be one plain path component)"
+                ),
+            ),
+            SourceError::FileTooLarge { path, size, limit } => Self::at(
+                path.clone(),
+                1,
+                format!("file is {size} bytes, over the limit of {limit} bytes per file (refused)"),
+            ),
+            SourceError::RevisionTooLarge { path, limit } => Self::at(
+                path.clone(),
+                1,
+                format!(
+                    "reading this file takes the revision over the limit of {limit} bytes of files (refused)"
+                ),
+            ),
+            SourceError::ExportEscapes { path } => Self::at(
+                path.clone(),
+                1,
+                "path leaves the export directory (refused)",
+            ),
             other => Self::general(error_chain(other)),
         }
     }
@@ -181,4 +296,48 @@ pub fn error_chain(error: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_problem_found_for_many_clusters_is_shown_once() {
+        let problem = |cluster: &str, app: &str| {
+            Diagnostic::at(
+                "apps/api/base/kustomization.yaml",
+                5,
+                "remote resource refused",
+            )
+            .for_cluster(cluster)
+            .for_app(app)
+        };
+        let diagnostics = Diagnostics(vec![
+            problem("prod-2", "api"),
+            problem("prod-1", "api"),
+            problem("prod-1", "api"),
+            Diagnostic::at("fleet.yaml", 3, "bad").for_cluster("prod-1"),
+            problem("dev-1", "api"),
+        ]);
+        let shown: Vec<String> = diagnostics
+            .grouped()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                "apps/api/base/kustomization.yaml:5: remote resource refused (clusters dev-1, prod-1, prod-2; app api)",
+                "fleet.yaml:3: bad (cluster prod-1)",
+            ]
+        );
+        let many = Diagnostics(
+            (0..12)
+                .map(|index| problem(&format!("c{index:02}"), "api"))
+                .collect(),
+        );
+        let shown = many.grouped()[0].to_string();
+        assert!(shown.ends_with("c08, c09 and 2 more; app api)"), "{shown}");
+    }
 }

@@ -36,3 +36,50 @@ pub fn example(edits: &[(&str, &str)]) -> Arc<Snapshot> {
     }
     Arc::new(Snapshot::from_entries(files, None, "fleet-examples"))
 }
+
+/// Runs `git` in `directory`, feeding `input` on stdin; returns stdout.
+pub fn git_with_input(directory: &Path, arguments: &[&str], input: &[u8]) -> String {
+    use std::io::Write;
+    let mut child = std::process::Command::new("git")
+        .args(arguments)
+        .current_dir(directory)
+        .env("GIT_AUTHOR_NAME", "Test")
+        .env("GIT_AUTHOR_EMAIL", "test@fleet.invalid")
+        .env("GIT_COMMITTER_NAME", "Test")
+        .env("GIT_COMMITTER_EMAIL", "test@fleet.invalid")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "git {arguments:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
+/// Writes a tree object with exactly `entries` (mode, name, object id),
+/// names taken as given: `git hash-object -t tree --literally` accepts
+/// names such as `../x` that `git mktree` would refuse.
+pub fn literal_tree(directory: &Path, entries: &[(&str, &[u8], &str)]) -> String {
+    let mut bytes = Vec::new();
+    for (mode, name, id) in entries {
+        bytes.extend_from_slice(mode.as_bytes());
+        bytes.push(b' ');
+        bytes.extend_from_slice(name);
+        bytes.push(0);
+        for pair in id.as_bytes().chunks(2) {
+            let digits = std::str::from_utf8(pair).unwrap();
+            bytes.push(u8::from_str_radix(digits, 16).unwrap());
+        }
+    }
+    git_with_input(
+        directory,
+        &["hash-object", "-t", "tree", "--literally", "-w", "--stdin"],
+        &bytes,
+    )
+}

@@ -236,6 +236,28 @@ pub struct RepositoryArgs {
     /// The fleet repository: a Git repository or a plain directory.
     #[arg(long, default_value = ".")]
     pub repo: PathBuf,
+    /// Largest file read from the repository, in bytes (checked before it is read).
+    #[arg(long, default_value_t = fleet_core::source::DEFAULT_MAX_FILE_BYTES)]
+    pub max_file_bytes: u64,
+    /// Most bytes of files read for one revision.
+    #[arg(long, default_value_t = fleet_core::source::DEFAULT_MAX_REVISION_BYTES)]
+    pub max_revision_bytes: u64,
+    /// Wall-clock limit of one Kustomize build (e.g. 60s, 2m); it is killed after.
+    #[arg(long, default_value = "60s", value_parser = fleet_core::model::FleetDuration::parse)]
+    pub kustomize_timeout: fleet_core::model::FleetDuration,
+}
+
+impl RepositoryArgs {
+    /// The limits reading and rendering run under.
+    pub fn render_settings(&self) -> fleet_core::render::RenderSettings {
+        fleet_core::render::RenderSettings {
+            kustomize_timeout: self.kustomize_timeout.0,
+            limits: fleet_core::source::ReadLimits {
+                max_file_bytes: self.max_file_bytes,
+                max_revision_bytes: self.max_revision_bytes,
+            },
+        }
+    }
 }
 
 /// `fleetctl render`.

@@ -42,12 +42,14 @@ impl CliError {
     pub fn report(&self) -> ExitCode {
         match self {
             CliError::Invalid(diagnostics) => {
-                for diagnostic in &diagnostics.0 {
+                // The same problem found for many clusters is printed once.
+                let grouped = diagnostics.grouped();
+                for diagnostic in &grouped {
                     eprintln!("error: {diagnostic}");
                 }
                 eprintln!(
                     "{} error(s); nothing was rendered for the broken parts",
-                    diagnostics.0.len()
+                    grouped.len()
                 );
                 ExitCode::from(EXIT_INVALID)
             }

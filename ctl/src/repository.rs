@@ -3,17 +3,21 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use fleet_core::source::SourceError;
+use fleet_core::source::{ReadLimits, SourceError};
 use fleet_core::{Diagnostic, FleetRepository, Snapshot};
 
 use crate::error::CliError;
 
 /// Reads the repository at `path`: at `revision` from Git when given, else the
 /// directory as it is on disk (a bare repository is read at HEAD).
-pub fn snapshot(path: &Path, revision: Option<&str>) -> Result<Snapshot, CliError> {
+pub fn snapshot(
+    path: &Path,
+    revision: Option<&str>,
+    limits: ReadLimits,
+) -> Result<Snapshot, CliError> {
     let result = match revision {
-        Some(revision) => Snapshot::from_git(path, revision),
-        None if is_bare_repository(path) => Snapshot::from_git(path, "HEAD"),
+        Some(revision) => Snapshot::from_git_with_limits(path, revision, limits),
+        None if is_bare_repository(path) => Snapshot::from_git_with_limits(path, "HEAD", limits),
         None => {
             if !path.is_dir() {
                 return Err(CliError::input(
@@ -21,7 +25,7 @@ pub fn snapshot(path: &Path, revision: Option<&str>) -> Result<Snapshot, CliErro
                     Some("point --repo at a fleet repository".to_owned()),
                 ));
             }
-            Snapshot::from_directory(path)
+            Snapshot::from_directory_with_limits(path, limits)
         }
     };
     result.map_err(|error| match &error {
@@ -40,8 +44,12 @@ pub fn snapshot(path: &Path, revision: Option<&str>) -> Result<Snapshot, CliErro
 }
 
 /// Loads and checks the repository at `path` and `revision`.
-pub fn load(path: &Path, revision: Option<&str>) -> Result<Arc<FleetRepository>, CliError> {
-    let snapshot = snapshot(path, revision)?;
+pub fn load(
+    path: &Path,
+    revision: Option<&str>,
+    limits: ReadLimits,
+) -> Result<Arc<FleetRepository>, CliError> {
+    let snapshot = snapshot(path, revision, limits)?;
     Ok(Arc::new(FleetRepository::load(Arc::new(snapshot))?))
 }
 

@@ -87,10 +87,13 @@ broken_cases! {
     bad_selector_operator => "bad-selector-operator",
     depends_on_cycle => "depends-on-cycle",
     depends_on_missing => "depends-on-missing",
+    non_scalar_key => "non-scalar-key",
+    overflowing_duration => "overflowing-duration",
     overlay_no_match => "overlay-no-match",
     symlink_escape => "symlink-escape",
     kustomize_dotdot => "kustomize-dotdot",
     kustomize_fails => "kustomize-fails",
+    kustomize_remote => "kustomize-remote",
     duplicate_wave => "duplicate-wave",
     bad_duration => "bad-duration",
     bad_max_parallel => "bad-max-parallel",
@@ -120,6 +123,7 @@ fn broken_commits_are_refused_when_read_from_git() {
         "symlink-escape",
         "unknown-variable",
         "kustomize-dotdot",
+        "kustomize-remote",
         "duplicate-object",
     ] {
         let directory = materialize(name);

@@ -106,13 +106,16 @@ pub async fn serve_until(
 
     let mirror = {
         let _span = info_span!("git mirror", url = %config.git.url).entered();
-        Arc::new(GitMirror::open(
-            &config.data_dir.join("mirror.git"),
-            &config.git.url,
-            &config.git.branch,
-            config.git.token_file.as_deref(),
-            config.git.ssh_key_file.as_deref(),
-        )?)
+        Arc::new(
+            GitMirror::open(
+                &config.data_dir.join("mirror.git"),
+                &config.git.url,
+                &config.git.branch,
+                config.git.token_file.as_deref(),
+                config.git.ssh_key_file.as_deref(),
+            )?
+            .with_render_settings(config.render.settings()),
+        )
     };
     let metrics = Arc::new(HubMetrics::default());
     let desired = Arc::new(DesiredStateCache::new(mirror.clone()));

@@ -30,6 +30,9 @@ pub struct Config {
     /// Connection limits of the hub's ports (all optional).
     #[serde(default)]
     pub server: ServerConfig,
+    /// Limits on reading and rendering fleet-repository revisions.
+    #[serde(default)]
+    pub render: RenderConfig,
 }
 
 /// Connection limits of the hub's gRPC and HTTP ports (`server:` in
@@ -81,6 +84,31 @@ impl Default for ServerConfig {
     }
 }
 
+/// `render:` — limits on reading and rendering a revision (docs/security.md).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RenderConfig {
+    /// Wall-clock limit of one Kustomize build (default 60s).
+    #[serde(default = "default_kustomize_timeout")]
+    pub kustomize_timeout: FleetDuration,
+    /// Largest file of a revision, in bytes (default 4 MiB).
+    #[serde(default = "default_max_file_bytes")]
+    pub max_file_bytes: u64,
+    /// Most bytes of files read for one revision (default 256 MiB).
+    #[serde(default = "default_max_revision_bytes")]
+    pub max_revision_bytes: u64,
+}
+
+impl Default for RenderConfig {
+    fn default() -> Self {
+        Self {
+            kustomize_timeout: default_kustomize_timeout(),
+            max_file_bytes: default_max_file_bytes(),
+            max_revision_bytes: default_max_revision_bytes(),
+        }
+    }
+}
+
 fn default_tls_handshake_timeout() -> FleetDuration {
     FleetDuration(std::time::Duration::from_secs(10))
 }
@@ -107,6 +135,31 @@ fn default_max_connections_per_port() -> usize {
 
 fn default_max_webhook_body_bytes() -> usize {
     2 * 1024 * 1024
+}
+
+impl RenderConfig {
+    /// The settings the renderer and the Git reader run under.
+    pub fn settings(&self) -> fleet_core::render::RenderSettings {
+        fleet_core::render::RenderSettings {
+            kustomize_timeout: self.kustomize_timeout.0,
+            limits: fleet_core::source::ReadLimits {
+                max_file_bytes: self.max_file_bytes,
+                max_revision_bytes: self.max_revision_bytes,
+            },
+        }
+    }
+}
+
+fn default_kustomize_timeout() -> FleetDuration {
+    FleetDuration(fleet_core::render::DEFAULT_KUSTOMIZE_TIMEOUT)
+}
+
+fn default_max_file_bytes() -> u64 {
+    fleet_core::source::DEFAULT_MAX_FILE_BYTES
+}
+
+fn default_max_revision_bytes() -> u64 {
+    fleet_core::source::DEFAULT_MAX_REVISION_BYTES
 }
 
 /// Raft tunables of a hub node (`raft:` in hub.yaml).
@@ -407,5 +460,27 @@ impl Config {
             path: path.to_owned(),
             source,
         })
+    }
+}
+
+#[cfg(test)]
+mod render_config_tests {
+    use super::*;
+
+    #[test]
+    fn render_limits_have_safe_defaults_and_can_be_set() {
+        let settings: RenderConfig = serde_saphyr::from_str("{}").unwrap();
+        let settings = settings.settings();
+        assert_eq!(settings.kustomize_timeout.as_secs(), 60);
+        assert_eq!(settings.limits.max_file_bytes, 4 * 1024 * 1024);
+        assert_eq!(settings.limits.max_revision_bytes, 256 * 1024 * 1024);
+        let text = "kustomizeTimeout: 5s\nmaxFileBytes: 10\nmaxRevisionBytes: 20\n";
+        let settings = serde_saphyr::from_str::<RenderConfig>(text)
+            .unwrap()
+            .settings();
+        assert_eq!(settings.kustomize_timeout.as_secs(), 5);
+        assert_eq!(settings.limits.max_file_bytes, 10);
+        assert_eq!(settings.limits.max_revision_bytes, 20);
+        assert!(serde_saphyr::from_str::<RenderConfig>("maxFileByte: 1\n").is_err());
     }
 }

@@ -10,7 +10,7 @@ use fleet_core::model::FleetDuration;
 
 use crate::client_config::{ClientConfig, Context};
 use crate::config::{
-    Config, EnrollmentConfig, GitConfig, NodeConfig, RaftConfig, ServerConfig, TlsConfig,
+    Config, EnrollmentConfig, GitConfig, NodeConfig, RaftConfig, RenderConfig, ServerConfig, TlsConfig,
 };
 use crate::pki::{CertificateAuthority, Identity, SecretToken};
 use crate::private_files::{create_private_directory, write_file};
@@ -134,6 +134,7 @@ pub fn run(settings: &InitSettings) -> anyhow::Result<PathBuf> {
         enrollment: EnrollmentConfig::default(),
         raft: RaftConfig::default(),
         server: ServerConfig::default(),
+        render: RenderConfig::default(),
     };
     config.save(&config_path)?;
 

@@ -19,7 +19,7 @@ use tonic::transport::{Certificate, ClientTlsConfig, Endpoint};
 
 use crate::client_config::ClientConfig;
 use crate::config::{
-    Config, EnrollmentConfig, GitConfig, NodeConfig, RaftConfig, ServerConfig, TlsConfig,
+    Config, EnrollmentConfig, GitConfig, NodeConfig, RaftConfig, RenderConfig, ServerConfig, TlsConfig,
 };
 use crate::private_files::{create_private_directory, write_file};
 
@@ -177,6 +177,7 @@ pub async fn run(settings: &JoinSettings) -> anyhow::Result<PathBuf> {
         enrollment: EnrollmentConfig::default(),
         raft: RaftConfig::default(),
         server: ServerConfig::default(),
+        render: RenderConfig::default(),
     };
     config.save(&config_path)?;
     Ok(config_path)

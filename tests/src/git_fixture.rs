@@ -26,6 +26,31 @@ pub fn git(directory: &Path, arguments: &[&str]) -> String {
     String::from_utf8_lossy(&output.stdout).trim().to_owned()
 }
 
+/// Runs git in `directory` with `input` on stdin; returns trimmed stdout.
+pub fn git_with_input(directory: &Path, arguments: &[&str], input: &[u8]) -> String {
+    use std::io::Write;
+    let mut child = Command::new("git")
+        .args(arguments)
+        .current_dir(directory)
+        .env("GIT_AUTHOR_NAME", "Test")
+        .env("GIT_AUTHOR_EMAIL", "test@fleet.invalid")
+        .env("GIT_COMMITTER_NAME", "Test")
+        .env("GIT_COMMITTER_EMAIL", "test@fleet.invalid")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("git runs");
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "git {arguments:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
 fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
@@ -141,6 +166,53 @@ impl FleetRemote {
         git(&self.work(), &["commit", "--quiet", "--message", message]);
         git(&self.work(), &["push", "--quiet", "origin", "main"]);
         self.head()
+    }
+
+    /// Commits HEAD's tree plus a root entry named `name` (taken as given,
+    /// written with `git hash-object -t tree --literally`, so `../x` is
+    /// possible) and pushes it to `main`, as an attacker with push rights
+    /// could; returns the commit id. The working clone's branch stays put.
+    pub fn push_literal_entry(&self, name: &str, content: &[u8]) -> String {
+        let work = self.work();
+        let blob = git_with_input(&work, &["hash-object", "-w", "--stdin"], content);
+        let mut entries: Vec<(String, String, String)> = git(&work, &["ls-tree", "HEAD"])
+            .lines()
+            .map(|line| {
+                let (info, entry_name) = line.split_once('\t').unwrap();
+                let mut words = info.split(' ');
+                let mode = words.next().unwrap().trim_start_matches('0').to_owned();
+                let id = words.nth(1).unwrap().to_owned();
+                (entry_name.to_owned(), mode, id)
+            })
+            .collect();
+        entries.push((name.to_owned(), "100644".to_owned(), blob));
+        entries.sort();
+        let mut bytes = Vec::new();
+        for (entry_name, mode, id) in &entries {
+            bytes.extend_from_slice(format!("{mode} {entry_name}\0").as_bytes());
+            for pair in id.as_bytes().chunks(2) {
+                bytes.push(u8::from_str_radix(std::str::from_utf8(pair).unwrap(), 16).unwrap());
+            }
+        }
+        let tree = git_with_input(
+            &work,
+            &["hash-object", "-t", "tree", "--literally", "-w", "--stdin"],
+            &bytes,
+        );
+        let commit = git(
+            &work,
+            &["commit-tree", &tree, "-p", "HEAD", "-m", "crafted"],
+        );
+        git(
+            &work,
+            &[
+                "push",
+                "--quiet",
+                "origin",
+                &format!("{commit}:refs/heads/main"),
+            ],
+        );
+        commit
     }
 
     /// The working clone's HEAD.

@@ -236,15 +236,51 @@ async fn a_commit_that_fails_to_render_is_recorded_with_its_errors_and_no_target
         .iter()
         .map(|e| e.as_str().unwrap())
         .collect();
+    // Once, listing the clusters, however many clusters the app reaches.
+    let reported: Vec<&&str> = errors
+        .iter()
+        .filter(|error| {
+            error.starts_with("apps/web/base/configmap.yaml:9: unknown variable '${no.such.var}'")
+        })
+        .collect();
+    assert_eq!(reported.len(), 1, "{errors:?}");
     assert!(
-        errors.iter().any(|error| error
-            .starts_with("apps/web/base/configmap.yaml:9: unknown variable '${no.such.var}'")),
+        reported[0].contains("(clusters dev-eu-1, dev-us-1, prod-eu-1"),
         "{errors:?}"
     );
     let table = hub.fleetctl(&["revisions"]).success().stdout;
     assert!(
         table.contains("INVALID") && table.contains("apps/web/base/configmap.yaml:9"),
         "{table}"
+    );
+    for cluster in clusters(&hub) {
+        assert_eq!(cluster["targetRevision"], first.as_str(), "{cluster}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pushed_tree_entry_that_climbs_out_makes_the_revision_invalid_naming_it() {
+    let remote = FleetRemote::with_content(&examples());
+    let first = remote.head();
+    let mut hub = HubProcess::init(remote.bare().to_str().unwrap(), NO_POLLING);
+    hub.start();
+    let crafted = remote.push_literal_entry("../../escaped.yaml", b"boom\n");
+    let refreshed = hub.fleetctl(&["refresh"]).success();
+    assert!(
+        refreshed.stdout.contains("new revision"),
+        "{}",
+        refreshed.stdout
+    );
+    let listed = revisions(&hub);
+    let record = listed
+        .iter()
+        .find(|revision| revision["revision"] == crafted.as_str())
+        .unwrap();
+    assert_eq!(record["valid"], false, "{record}");
+    let errors = record["errors"].to_string();
+    assert!(
+        errors.contains("../../escaped.yaml:1: tree entry name contains a path separator"),
+        "{errors}"
     );
     for cluster in clusters(&hub) {
         assert_eq!(cluster["targetRevision"], first.as_str(), "{cluster}");

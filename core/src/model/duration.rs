@@ -6,7 +6,12 @@ use std::time::Duration;
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
-/// A non-negative duration written like Go's `time.Duration` (`2m`, `1h30m`).
+/// The longest duration accepted: 100 years. Longer values would overflow
+/// `Instant` arithmetic downstream and are never meant.
+pub const MAX_DURATION: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
+/// A non-negative duration written like Go's `time.Duration` (`2m`, `1h30m`),
+/// at most [`MAX_DURATION`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct FleetDuration(pub Duration);
 
@@ -15,11 +20,13 @@ impl FleetDuration {
     pub fn parse(text: &str) -> Result<Self, String> {
         let text = text.trim();
         let invalid = || format!("invalid duration '{text}' (expected e.g. 30s, 2m, 1h30m)");
+        let too_large = || format!("invalid duration '{text}': longer than 100 years");
         if text.is_empty() {
             return Err(invalid());
         }
-        if let Ok(seconds) = text.parse::<u64>() {
-            return Ok(Self(Duration::from_secs(seconds)));
+        if text.bytes().all(|byte| byte.is_ascii_digit()) {
+            let seconds: u64 = text.parse().map_err(|_| too_large())?;
+            return Self::checked(Duration::from_secs(seconds)).ok_or_else(too_large);
         }
         let mut total = Duration::ZERO;
         let mut rest = text;
@@ -30,22 +37,34 @@ impl FleetDuration {
             if digits == 0 {
                 return Err(invalid());
             }
-            let amount: u64 = rest[..digits].parse().map_err(|_| invalid())?;
+            // All digits, so the only way to fail is to be too large.
+            let amount: u64 = rest[..digits].parse().map_err(|_| too_large())?;
             rest = &rest[digits..];
             let unit_length = rest
                 .find(|c: char| c.is_ascii_digit())
                 .unwrap_or(rest.len());
-            let unit = match &rest[..unit_length] {
-                "ms" => Duration::from_millis(amount),
-                "s" => Duration::from_secs(amount),
-                "m" => Duration::from_secs(amount * 60),
-                "h" => Duration::from_secs(amount * 3600),
+            let seconds_per_unit = match &rest[..unit_length] {
+                "ms" => None,
+                "s" => Some(1),
+                "m" => Some(60),
+                "h" => Some(3600),
                 _ => return Err(invalid()),
             };
-            total += unit;
+            let unit = match seconds_per_unit {
+                None => Some(Duration::from_millis(amount)),
+                Some(factor) => amount.checked_mul(factor).map(Duration::from_secs),
+            };
+            total = unit
+                .and_then(|unit| total.checked_add(unit))
+                .filter(|total| *total <= MAX_DURATION)
+                .ok_or_else(too_large)?;
             rest = &rest[unit_length..];
         }
         Ok(Self(total))
+    }
+
+    fn checked(duration: Duration) -> Option<Self> {
+        (duration <= MAX_DURATION).then_some(Self(duration))
     }
 }
 
@@ -86,14 +105,15 @@ impl<'de> Deserialize<'de> for FleetDuration {
                 formatter.write_str("a duration such as 30s, 2m or 1h30m")
             }
             fn visit_u64<E: de::Error>(self, seconds: u64) -> Result<FleetDuration, E> {
-                Ok(FleetDuration(Duration::from_secs(seconds)))
+                FleetDuration::checked(Duration::from_secs(seconds)).ok_or_else(|| {
+                    E::custom(format!("invalid duration {seconds}: longer than 100 years"))
+                })
             }
             fn visit_i64<E: de::Error>(self, seconds: i64) -> Result<FleetDuration, E> {
-                u64::try_from(seconds)
-                    .map(|seconds| FleetDuration(Duration::from_secs(seconds)))
-                    .map_err(|_| {
-                        E::custom(format!("invalid duration {seconds}: must not be negative"))
-                    })
+                let seconds = u64::try_from(seconds).map_err(|_| {
+                    E::custom(format!("invalid duration {seconds}: must not be negative"))
+                })?;
+                self.visit_u64(seconds)
             }
             fn visit_str<E: de::Error>(self, text: &str) -> Result<FleetDuration, E> {
                 FleetDuration::parse(text).map_err(E::custom)
@@ -129,5 +149,38 @@ mod tests {
         assert!(FleetDuration::parse("5x").is_err());
         assert_eq!(FleetDuration::parse("1h30m").unwrap().to_string(), "1h30m");
         assert_eq!(FleetDuration::default().to_string(), "0s");
+    }
+
+    #[test]
+    fn overflowing_durations_are_errors() {
+        for text in [
+            "18446744073709551615s18446744073709551615s",
+            "18446744073709551615h",
+            "99999999999999999999",
+            "99999999999999999999s",
+            "876001h",
+            "3153600001",
+        ] {
+            let error = FleetDuration::parse(text).unwrap_err();
+            assert!(error.contains("longer than 100 years"), "{text}: {error}");
+        }
+        assert_eq!(FleetDuration::parse("876000h").unwrap().0, MAX_DURATION);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_parses_or_is_an_error(text in "\\PC*") {
+            let _ = FleetDuration::parse(&text);
+        }
+
+        #[test]
+        fn any_number_and_unit_parses_or_is_an_error(
+            parts in proptest::collection::vec((proptest::num::u64::ANY, "(ms|s|m|h|)"), 1..4)
+        ) {
+            let text: String = parts.iter().map(|(amount, unit)| format!("{amount}{unit}")).collect();
+            if let Ok(parsed) = FleetDuration::parse(&text) {
+                proptest::prop_assert!(parsed.0 <= MAX_DURATION);
+            }
+        }
     }
 }

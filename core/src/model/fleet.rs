@@ -122,7 +122,10 @@ impl MaxParallel {
     pub fn limit(self, wave_size: usize) -> usize {
         match self {
             MaxParallel::Count(count) => count as usize,
-            MaxParallel::Percent(percent) => (wave_size * percent as usize).div_ceil(100).max(1),
+            MaxParallel::Percent(percent) => wave_size
+                .saturating_mul(usize::from(percent))
+                .div_ceil(100)
+                .max(1),
         }
     }
 

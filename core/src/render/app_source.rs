@@ -10,6 +10,7 @@ use std::path::Path;
 use super::kustomize;
 use super::object::{Origin, SourceObject};
 use super::overlay::apply_overlays;
+use super::settings::RenderSettings;
 use super::variables::referenced_variables;
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::model::App;
@@ -29,6 +30,7 @@ pub struct AppSource {
 pub fn load(
     snapshot: &Snapshot,
     export_root: &dyn Fn() -> Result<std::sync::Arc<Path>, Diagnostic>,
+    settings: &RenderSettings,
     app: &App,
     environment: &str,
 ) -> Result<AppSource, Diagnostics> {
@@ -36,10 +38,10 @@ pub fn load(
     let overlay = format!("apps/{}/overlays/{environment}", app.name);
     let namespace = app.spec.namespace.as_deref();
     let mut objects = if let Some(kustomization) = kustomize::kustomization_in(snapshot, &overlay) {
-        let objects = kustomize_objects(snapshot, export_root, &overlay, &kustomization)?;
+        let objects = kustomize_objects(snapshot, export_root, settings, &overlay, &kustomization)?;
         return finish(objects);
     } else if let Some(kustomization) = kustomize::kustomization_in(snapshot, &base) {
-        kustomize_objects(snapshot, export_root, &base, &kustomization)?
+        kustomize_objects(snapshot, export_root, settings, &base, &kustomization)?
     } else {
         let documents = yaml_documents(snapshot, &base)?;
         if documents.is_empty() {
@@ -76,12 +78,13 @@ fn finish(objects: Vec<SourceObject>) -> Result<AppSource, Diagnostics> {
 fn kustomize_objects(
     snapshot: &Snapshot,
     export_root: &dyn Fn() -> Result<std::sync::Arc<Path>, Diagnostic>,
+    settings: &RenderSettings,
     folder: &str,
     kustomization: &str,
 ) -> Result<Vec<SourceObject>, Diagnostics> {
     kustomize::check_references(snapshot, folder)?;
     let root = export_root()?;
-    let documents = kustomize::build(&root, folder, kustomization)?;
+    let documents = kustomize::build(&root, folder, kustomization, settings)?;
     Ok(documents
         .into_iter()
         .map(|document| SourceObject {

@@ -2,10 +2,13 @@
 //!
 //! The snapshot is exported once per revision to a temporary directory (so
 //! `../../base` resolves) and `kustomize build` or `kubectl kustomize` runs on
-//! the app's folder. Before any build, every path the kustomizations name is
-//! checked to stay inside the repository and remote resources are refused:
-//! a render must be a pure function of the Git tree, and nothing outside the
-//! repository may be read.
+//! the app's folder. Before any build, every path the kustomizations name
+//! must pass a positive rule — a relative path of plain characters naming a
+//! file or folder of the repository tree — and anything else (URLs, Git
+//! remotes, `?ref=` queries) is refused as a remote resource: a render must
+//! be a pure function of the Git tree, and nothing outside the repository may
+//! be read or fetched. Kustomize itself runs through
+//! [`super::external_command`] (cleared environment, timeout, capped output).
 
 use std::path::Path;
 use std::process::Command;
@@ -13,6 +16,8 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
+use super::external_command::ExternalCommand;
+use super::settings::RenderSettings;
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::source::{Snapshot, normalize_within};
 use crate::yaml::{YamlDocument, parse_single};
@@ -88,53 +93,105 @@ fn check_folder(
             "helmCharts are not supported: they fetch charts from outside the repository",
         ));
     }
-    for (pointer, reference) in path_references(&document.value) {
-        // `key=path` entries of generators name a file after the `=`.
-        let reference = reference
-            .rsplit_once('=')
-            .map_or(reference.as_str(), |(_, file)| file);
+    for (pointer, reference, generator_file) in path_references(&document.value) {
+        // `key=path` entries of generator `files` name a file after the `=`.
+        let reference = if generator_file {
+            reference
+                .split_once('=')
+                .map_or(reference.as_str(), |(_, file)| file)
+        } else {
+            reference.as_str()
+        };
         if reference.contains('\n') {
             continue; // an inline patch, not a path
         }
-        if reference.contains("://")
-            || reference.starts_with("git@")
-            || reference.starts_with("github.com/")
-        {
-            problems.push(Diagnostic::in_document(
-                &document,
-                &pointer,
-                format!("remote resource '{reference}' refused: everything must come from the fleet repository"),
-            ));
-            continue;
-        }
-        match normalize_within(folder, reference) {
-            None => problems.push(Diagnostic::in_document(
-                &document,
-                &pointer,
-                format!("path '{reference}' leaves the repository (refused)"),
-            )),
-            Some(target) => check_folder(snapshot, &target, visited, problems),
+        match resolve_reference(snapshot, folder, reference) {
+            Ok(Target::Folder(target)) => check_folder(snapshot, &target, visited, problems),
+            Ok(Target::File) => {}
+            Err(message) => problems.push(Diagnostic::in_document(&document, &pointer, message)),
         }
     }
 }
 
-/// Every string in the kustomization that names a path, with its pointer.
-fn path_references(kustomization: &Value) -> Vec<(String, String)> {
+/// What a kustomization reference names in the repository.
+enum Target {
+    /// A file.
+    File,
+    /// A folder (which may hold a kustomization of its own).
+    Folder(String),
+}
+
+/// The positive rule for a path in a kustomization: it is a relative path
+/// of plain characters naming a file or folder of the repository tree.
+/// Everything else (URLs, `git@host:`, `user@host:`, go-getter `git::`,
+/// `?ref=` queries, `//` subpaths, host-like first components) is refused
+/// before Kustomize runs, so Kustomize never fetches anything.
+fn resolve_reference(snapshot: &Snapshot, folder: &str, reference: &str) -> Result<Target, String> {
+    let remote = || {
+        format!(
+            "remote resource '{reference}' refused: only relative paths inside the fleet \
+             repository are allowed"
+        )
+    };
+    if reference.starts_with('/') {
+        return Err(format!(
+            "path '{reference}' leaves the repository (refused)"
+        ));
+    }
+    let plain = reference
+        .chars()
+        .all(|character| character.is_ascii_alphanumeric() || "._-/+~".contains(character));
+    if !plain || reference.contains("//") || reference.is_empty() {
+        return Err(remote());
+    }
+    let Some(target) = normalize_within(folder, reference) else {
+        return Err(format!(
+            "path '{reference}' leaves the repository (refused)"
+        ));
+    };
+    if target.is_empty() || snapshot.contains(&target) {
+        return Ok(if target.is_empty() {
+            Target::Folder(target)
+        } else {
+            Target::File
+        });
+    }
+    let is_folder =
+        !snapshot.files_in(&target).is_empty() || !snapshot.directories_in(&target).is_empty();
+    // Kustomize reads a folder reference such as `github.com/o/r` as a
+    // repository to clone before it looks on disk.
+    let first = reference.split('/').next().unwrap_or_default();
+    let host_like = first.contains('.') && first != "." && first != ".." && reference.contains('/');
+    match (is_folder, host_like) {
+        (true, false) => Ok(Target::Folder(target)),
+        (true, true) => Err(format!(
+            "remote resource '{reference}' refused: Kustomize would read it as a URL (write './{reference}' for the folder)"
+        )),
+        (false, true) => Err(remote()),
+        (false, false) => Err(format!(
+            "path '{reference}' is not a file or folder of the fleet repository (refused)"
+        )),
+    }
+}
+
+/// Every string in the kustomization that names a path, with its pointer
+/// and whether it is a generator `files` entry (`key=path`).
+fn path_references(kustomization: &Value) -> Vec<(String, String, bool)> {
     let mut references = Vec::new();
-    let mut push = |pointer: String, value: &Value| {
+    let mut push = |pointer: String, value: &Value, generator_file: bool| {
         if let Some(text) = value.as_str() {
-            references.push((pointer, text.to_owned()));
+            references.push((pointer, text.to_owned(), generator_file));
         }
     };
     for field in PATH_LIST_FIELDS {
         for (index, item) in list(kustomization, field).iter().enumerate() {
-            push(format!("/{field}/{index}"), item);
+            push(format!("/{field}/{index}"), item, false);
         }
     }
     for field in PATH_OBJECT_FIELDS {
         for (index, item) in list(kustomization, field).iter().enumerate() {
             if let Some(path) = item.get("path") {
-                push(format!("/{field}/{index}/path"), path);
+                push(format!("/{field}/{index}/path"), path, false);
             }
         }
     }
@@ -142,16 +199,20 @@ fn path_references(kustomization: &Value) -> Vec<(String, String)> {
         for (index, generator) in list(kustomization, field).iter().enumerate() {
             for key in ["files", "envs"] {
                 for (file_index, file) in list(generator, key).iter().enumerate() {
-                    push(format!("/{field}/{index}/{key}/{file_index}"), file);
+                    push(
+                        format!("/{field}/{index}/{key}/{file_index}"),
+                        file,
+                        key == "files",
+                    );
                 }
             }
             if let Some(env) = generator.get("env") {
-                push(format!("/{field}/{index}/env"), env);
+                push(format!("/{field}/{index}/env"), env, false);
             }
         }
     }
     if let Some(path) = kustomization.pointer("/openapi/path") {
-        push("/openapi/path".to_owned(), path);
+        push("/openapi/path".to_owned(), path, false);
     }
     references
 }
@@ -198,27 +259,31 @@ fn kustomize_command() -> Result<&'static Vec<String>, String> {
 }
 
 /// Runs Kustomize on `folder` of the exported tree at `export_root` and
-/// parses its output.
+/// parses its output. Kustomize runs with a cleared environment, in its own
+/// process group, killed when `settings.kustomize_timeout` passes.
 pub fn build(
     export_root: &Path,
     folder: &str,
     kustomization: &str,
+    settings: &RenderSettings,
 ) -> Result<Vec<YamlDocument>, Diagnostic> {
     let command =
         kustomize_command().map_err(|message| Diagnostic::at(kustomization, 1, message))?;
     let target = export_root.join(folder);
-    let output = Command::new(&command[0])
-        .args(&command[1..])
-        .arg(&target)
-        .output()
-        .map_err(|error| {
-            Diagnostic::at(
-                kustomization,
-                1,
-                format!("running {}: {error}", command.join(" ")),
-            )
-        })?;
-    if !output.status.success() {
+    let output = ExternalCommand {
+        words: command,
+        timeout: settings.kustomize_timeout,
+        output_limit: settings.limits.max_revision_bytes,
+    }
+    .run(&target)
+    .map_err(|error| {
+        Diagnostic::at(
+            kustomization,
+            1,
+            format!("kustomize build of {folder} failed: {error}"),
+        )
+    })?;
+    if !output.success {
         let stderr = String::from_utf8_lossy(&output.stderr);
         let root = format!("{}/", export_root.display());
         let mut message = stderr.replace(&root, "").trim().to_owned();
@@ -243,4 +308,100 @@ pub fn build(
             ),
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::source::Entry;
+
+    fn snapshot_with(kustomization: &str) -> Snapshot {
+        let file = |text: &str| Entry::File(Arc::from(text.as_bytes()));
+        Snapshot::from_entries(
+            [
+                ("app/kustomization.yaml".to_owned(), file(kustomization)),
+                ("app/local.yaml".to_owned(), file("kind: ConfigMap\n")),
+                ("app/config.env".to_owned(), file("A=1\n")),
+                (
+                    "shared/base/kustomization.yaml".to_owned(),
+                    file("resources: []\n"),
+                ),
+                ("app/github.com/o/r/base/x.yaml".to_owned(), file("a: 1\n")),
+            ],
+            None,
+            "test",
+        )
+    }
+
+    fn refusal(kustomization: &str) -> String {
+        check_references(&snapshot_with(kustomization), "app")
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn remote_references_are_refused_with_file_and_line() {
+        for reference in [
+            "https://github.com/o/r//base?ref=v1",
+            "git::https://github.com/o/r//base",
+            "git@github.com:o/r.git",
+            "ssh://git@host/o/r.git",
+            "user@host:o/r.git",
+            "github.com/o/r/base?ref=main",
+            "gitlab.com/o/r",
+            "base//sub",
+        ] {
+            for field in ["resources", "components", "bases"] {
+                let text = format!("resources:\n  - local.yaml\n{field}:\n  - {reference}\n");
+                let text = text.replacen(
+                    "resources:\n  - local.yaml\nresources:",
+                    "resources:\n  - local.yaml",
+                    1,
+                );
+                let error = refusal(&text);
+                let line = if field == "resources" { 3 } else { 4 };
+                assert_eq!(
+                    error,
+                    format!(
+                        "app/kustomization.yaml:{line}: remote resource '{reference}' refused: \
+                         only relative paths inside the fleet repository are allowed"
+                    ),
+                    "{field}: {reference}"
+                );
+            }
+        }
+        let error = refusal("patches:\n  - path: https://example.com/patch.yaml\n");
+        assert!(
+            error.starts_with("app/kustomization.yaml:2: remote resource"),
+            "{error}"
+        );
+        let error =
+            refusal("configMapGenerator:\n  - name: x\n    files:\n      - key=https://x/y\n");
+        assert!(
+            error.starts_with("app/kustomization.yaml:4: remote resource"),
+            "{error}"
+        );
+        // `key=` splitting is only for generator files: elsewhere it is part of the path.
+        let error = refusal("resources:\n  - a=local.yaml\n");
+        assert!(error.contains("remote resource 'a=local.yaml'"), "{error}");
+        // A folder Kustomize would read as a URL, even though it exists.
+        let error = refusal("resources:\n  - github.com/o/r/base\n");
+        assert!(error.contains("write './github.com/o/r/base'"), "{error}");
+    }
+
+    #[test]
+    fn local_files_and_folders_pass_and_missing_ones_are_named() {
+        let accepted = "resources:\n  - local.yaml\n  - ../shared/base\n  - ./github.com/o/r/base\n\
+                        configMapGenerator:\n  - name: x\n    files:\n      - key=local.yaml\n    envs:\n      - config.env\n";
+        check_references(&snapshot_with(accepted), "app").unwrap();
+        let error = refusal("resources:\n  - missing.yaml\n");
+        assert_eq!(
+            error,
+            "app/kustomization.yaml:2: path 'missing.yaml' is not a file or folder of the fleet repository (refused)"
+        );
+        let error = refusal("resources:\n  - /etc/passwd\n");
+        assert!(error.contains("leaves the repository"), "{error}");
+    }
 }

@@ -8,12 +8,14 @@
 
 mod app_source;
 pub mod canonical;
+pub mod external_command;
 mod kinds;
 mod kustomize;
 mod object;
 mod output;
 pub mod overlay;
 mod renderer;
+mod settings;
 mod template;
 pub mod variables;
 
@@ -24,3 +26,4 @@ pub use kustomize::KUSTOMIZE_ENV;
 pub use object::{ObjectKey, Origin, SourceObject, group_of};
 pub use output::{AppRender, ClusterRender, RenderedObject};
 pub use renderer::{APP_LABEL, CLUSTER_LABEL, FALLBACK_NAMESPACE, RenderStats, Renderer};
+pub use settings::{DEFAULT_KUSTOMIZE_TIMEOUT, RenderSettings};

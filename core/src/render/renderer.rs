@@ -20,6 +20,7 @@ use serde_json::Value;
 use super::app_source::{self, AppSource};
 use super::object::{ObjectKey, SourceObject};
 use super::output::{AppRender, ClusterRender};
+use super::settings::RenderSettings;
 use super::template::{AppTemplate, Scopes};
 use super::variables::{VariableScope, substitute};
 use crate::diagnostic::{Diagnostic, Diagnostics};
@@ -73,6 +74,7 @@ pub struct RenderStats {
 /// Renders clusters of one repository revision; cheap to share across threads.
 pub struct Renderer {
     repository: Arc<FleetRepository>,
+    settings: RenderSettings,
     sources: Mutex<HashMap<SourceKey, Shared<AppSource>>>,
     substitutions: Mutex<HashMap<SubstitutionKey, Arc<Substituted>>>,
     export: OnceLock<Result<(tempfile::TempDir, Arc<Path>), String>>,
@@ -83,10 +85,16 @@ pub struct Renderer {
 }
 
 impl Renderer {
-    /// A renderer for `repository`.
+    /// A renderer for `repository` with the default [`RenderSettings`].
     pub fn new(repository: Arc<FleetRepository>) -> Self {
+        Self::with_settings(repository, RenderSettings::default())
+    }
+
+    /// A renderer for `repository` under `settings`.
+    pub fn with_settings(repository: Arc<FleetRepository>, settings: RenderSettings) -> Self {
         Self {
             repository,
+            settings,
             sources: Mutex::default(),
             substitutions: Mutex::default(),
             export: OnceLock::new(),
@@ -201,9 +209,14 @@ impl Renderer {
         }
         self.sources_built.fetch_add(1, Ordering::Relaxed);
         let export = || self.export_root();
-        let built = app_source::load(&self.repository.snapshot, &export, app, environment).map_err(
-            |found| Diagnostics(found.0.into_iter().map(|p| p.for_app(&app.name)).collect()),
-        );
+        let built = app_source::load(
+            &self.repository.snapshot,
+            &export,
+            &self.settings,
+            app,
+            environment,
+        )
+        .map_err(|found| Diagnostics(found.0.into_iter().map(|p| p.for_app(&app.name)).collect()));
         let built = Arc::new(built);
         lock(&self.sources).insert(key, built.clone());
         built

@@ -217,6 +217,17 @@ mod tests {
         assert!(errors[0].1.contains("nosuch"));
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_string_substitutes_or_is_an_error(text in "(\\PC|\\$\\{|\\}|\\$\\$)*") {
+            let mut value = json!({"a": [text.clone()], "b": text});
+            let mut errors = Vec::new();
+            substitute(&mut value, "", &lookup, &mut errors);
+            let mut names = BTreeSet::new();
+            referenced_variables(&value, &mut names);
+        }
+    }
+
     #[test]
     fn lists_referenced_names() {
         let mut names = BTreeSet::new();

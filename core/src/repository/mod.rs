@@ -120,4 +120,6 @@ impl FleetRepository {
 }
 
 #[cfg(test)]
+mod input_tests;
+#[cfg(test)]
 mod reuse_tests;

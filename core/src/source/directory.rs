@@ -1,14 +1,17 @@
-//! Reading a fleet repository from a plain directory (local work, no Git).
+//! Reading a fleet repository from a plain directory (local work, no Git),
+//! with the same size limits as a Git revision.
 
 use std::path::Path;
 use std::sync::Arc;
 
 use super::error::SourceError;
+use super::limits::{ReadBudget, ReadLimits};
 use super::snapshot::{Entry, Snapshot};
 
-pub(super) fn read_directory(root: &Path) -> Result<Snapshot, SourceError> {
+pub(super) fn read_directory(root: &Path, limits: ReadLimits) -> Result<Snapshot, SourceError> {
     let mut entries = Vec::new();
-    walk(root, "", &mut entries)?;
+    let mut budget = ReadBudget::new(limits);
+    walk(root, "", &mut entries, &mut budget)?;
     Ok(Snapshot::from_entries(
         entries,
         None,
@@ -20,6 +23,7 @@ fn walk(
     root: &Path,
     relative: &str,
     entries: &mut Vec<(String, Entry)>,
+    budget: &mut ReadBudget,
 ) -> Result<(), SourceError> {
     let directory = root.join(relative);
     let io_error = |path: &Path| {
@@ -44,8 +48,10 @@ fn walk(
             let target = std::fs::read_link(&full).map_err(io_error(&full))?;
             entries.push((path, Entry::Symlink(target.to_string_lossy().into_owned())));
         } else if metadata.is_dir() {
-            walk(root, &path, entries)?;
+            walk(root, &path, entries, budget)?;
         } else if metadata.is_file() {
+            // Checked from the metadata, before anything is read.
+            budget.take(&path, metadata.len())?;
             let bytes = std::fs::read(&full).map_err(io_error(&full))?;
             entries.push((path, Entry::File(Arc::from(bytes))));
         }

@@ -65,4 +65,40 @@ pub enum SourceError {
         /// Repository-relative path of the link.
         path: String,
     },
+    /// A Git tree entry name is not one plain path component.
+    #[error(
+        "{path}:1: tree entry name {reason} (refused: every entry must be one plain path component)"
+    )]
+    UnsafeEntryName {
+        /// Repository-relative path of the entry, as far as it can be shown.
+        path: String,
+        /// What is wrong with the name.
+        reason: &'static str,
+    },
+    /// A file is larger than the per-file limit.
+    #[error("{path}:1: file is {size} bytes, over the limit of {limit} bytes per file (refused)")]
+    FileTooLarge {
+        /// Repository-relative path of the file.
+        path: String,
+        /// Its size, from the object header or metadata.
+        size: u64,
+        /// The limit (`render.maxFileBytes`).
+        limit: u64,
+    },
+    /// The files of the revision together are larger than the per-revision limit.
+    #[error(
+        "{path}:1: reading this file takes the revision over the limit of {limit} bytes of files (refused)"
+    )]
+    RevisionTooLarge {
+        /// Repository-relative path of the file that went over.
+        path: String,
+        /// The limit (`render.maxRevisionBytes`).
+        limit: u64,
+    },
+    /// Writing the export for Kustomize would leave the export directory.
+    #[error("{path}:1: path leaves the export directory (refused)")]
+    ExportEscapes {
+        /// Repository-relative path that was to be written.
+        path: String,
+    },
 }

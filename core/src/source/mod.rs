@@ -9,9 +9,11 @@
 mod directory;
 mod error;
 mod git;
+mod limits;
 mod path;
 mod snapshot;
 
 pub use error::SourceError;
-pub use path::normalize_within;
+pub use limits::{DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_REVISION_BYTES, ReadLimits};
+pub use path::{normalize_within, unsafe_component};
 pub use snapshot::{Entry, Snapshot};

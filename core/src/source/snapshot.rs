@@ -5,7 +5,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::error::SourceError;
-use super::path::{normalize_within, parent};
+use super::limits::ReadLimits;
+use super::path::{normalize_within, parent, unsafe_component};
 
 /// How many symlinks a path may go through before it is refused.
 const MAX_SYMLINK_HOPS: usize = 16;
@@ -43,13 +44,32 @@ impl Snapshot {
 
     /// Reads the tree of `revision` (branch, tag, commit id or any revspec)
     /// straight from the object database of the Git repository at `path`.
+    /// Uses the default [`ReadLimits`].
     pub fn from_git(path: &Path, revision: &str) -> Result<Self, SourceError> {
-        super::git::read_revision(path, revision)
+        Self::from_git_with_limits(path, revision, ReadLimits::default())
     }
 
-    /// Reads a plain directory (symlinks are recorded, never followed).
+    /// [`Snapshot::from_git`] with explicit size limits.
+    pub fn from_git_with_limits(
+        path: &Path,
+        revision: &str,
+        limits: ReadLimits,
+    ) -> Result<Self, SourceError> {
+        super::git::read_revision(path, revision, limits)
+    }
+
+    /// Reads a plain directory (symlinks are recorded, never followed), with
+    /// the default [`ReadLimits`].
     pub fn from_directory(path: &Path) -> Result<Self, SourceError> {
-        super::directory::read_directory(path)
+        Self::from_directory_with_limits(path, ReadLimits::default())
+    }
+
+    /// [`Snapshot::from_directory`] with explicit size limits.
+    pub fn from_directory_with_limits(
+        path: &Path,
+        limits: ReadLimits,
+    ) -> Result<Self, SourceError> {
+        super::directory::read_directory(path, limits)
     }
 
     /// The commit id this snapshot was read at, for Git sources.
@@ -134,14 +154,16 @@ impl Snapshot {
 
     /// Writes every file under `directory` (the whole tree for `""`) into
     /// `destination`, with symlinks replaced by the files they point to.
-    /// Refuses links that leave the repository.
+    /// Refuses links that leave the repository, and any path that is not
+    /// made of plain components (the Git reader refuses those already; this
+    /// is the second check, where the file is written).
     pub fn export(&self, directory: &str, destination: &Path) -> Result<(), SourceError> {
         let prefix = directory_prefix(directory);
         for path in self.entries.keys().filter(|path| path.starts_with(&prefix)) {
             let Some(bytes) = self.read_bytes(path)? else {
                 continue;
             };
-            let target = destination.join(path);
+            let target = join_within(destination, path)?;
             if let Some(folder) = target.parent() {
                 std::fs::create_dir_all(folder).map_err(|source| SourceError::Io {
                     path: folder.to_owned(),
@@ -155,6 +177,27 @@ impl Snapshot {
         }
         Ok(())
     }
+}
+
+/// `destination` joined with the repository-relative `path`, refused unless
+/// every component is plain and the result stays under `destination`.
+fn join_within(destination: &Path, path: &str) -> Result<std::path::PathBuf, SourceError> {
+    let escapes = || SourceError::ExportEscapes {
+        path: path.escape_debug().to_string(),
+    };
+    let mut target = destination.to_path_buf();
+    for component in path.split('/') {
+        if unsafe_component(component).is_some() {
+            return Err(escapes());
+        }
+        target.push(component);
+    }
+    let plain = target.strip_prefix(destination).is_ok_and(|relative| {
+        relative
+            .components()
+            .all(|part| matches!(part, std::path::Component::Normal(_)))
+    });
+    if plain { Ok(target) } else { Err(escapes()) }
 }
 
 fn directory_prefix(directory: &str) -> String {
@@ -193,6 +236,29 @@ mod tests {
             None,
             "test",
         )
+    }
+
+    #[test]
+    fn export_refuses_paths_that_leave_the_export_directory() {
+        let outside = tempfile::tempdir().unwrap();
+        let export = outside.path().join("export");
+        std::fs::create_dir(&export).unwrap();
+        for evil in [
+            "../x.yaml",
+            "apps/../../x.yaml",
+            "/x.yaml",
+            "apps/.git/x.yaml",
+            "a\\..\\x",
+        ] {
+            let snapshot = Snapshot::from_entries([(evil.to_owned(), file("boom"))], None, "test");
+            let error = snapshot.export("", &export).unwrap_err().to_string();
+            assert!(
+                error.contains("leaves the export directory"),
+                "{evil}: {error}"
+            );
+        }
+        assert!(!outside.path().join("x.yaml").exists());
+        assert_eq!(std::fs::read_dir(&export).unwrap().count(), 0);
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use serde_json::Value;
 use serde_saphyr::Spanned;
 
-use super::node::Node;
+use super::node::{Node, NonScalarKey};
 
 /// A YAML syntax error in a file, with the line where parsing failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -86,22 +86,30 @@ fn options() -> serde_saphyr::Options {
 pub fn parse_documents(file: &str, text: &str) -> Result<Vec<YamlDocument>, YamlError> {
     let roots: Vec<Spanned<Node>> = serde_saphyr::from_multiple_with_options(text, options())
         .map_err(|error| yaml_error(file, &error))?;
-    Ok(roots
-        .into_iter()
-        .filter(|root| !matches!(root.value, Node::Null))
-        .map(|root| {
-            let line = root.referenced.line().max(1);
-            let mut lines = LineIndex::default();
-            lines.insert(String::new(), line);
-            let value = root.value.into_value("", &mut lines);
-            YamlDocument {
+    let mut documents = Vec::new();
+    for root in roots {
+        if matches!(root.value, Node::Null) {
+            continue;
+        }
+        let line = root.referenced.line().max(1);
+        let mut lines = LineIndex::default();
+        lines.insert(String::new(), line);
+        let value = root
+            .value
+            .into_value("", &mut lines)
+            .map_err(|key| YamlError {
                 file: file.to_owned(),
-                line,
-                value,
-                lines,
-            }
-        })
-        .collect())
+                line: key.line,
+                message: NonScalarKey::MESSAGE.to_owned(),
+            })?;
+        documents.push(YamlDocument {
+            file: file.to_owned(),
+            line,
+            value,
+            lines,
+        });
+    }
+    Ok(documents)
 }
 
 /// Parses a file that must hold exactly one document.
@@ -173,6 +181,38 @@ mod tests {
         assert_eq!(documents.len(), 2);
         assert_eq!(documents[1].line, 5);
         assert_eq!(documents[1].value["b"], 420);
+    }
+
+    #[test]
+    fn a_mapping_or_list_used_as_a_key_is_refused_with_its_line() {
+        for text in ["a: 1\nimage: {{ .x }}\n", "a: 1\nb:\n  ? [1, 2]\n  : x\n"] {
+            let error = parse_documents("t.yaml", text).unwrap_err();
+            assert!(
+                error.message.starts_with("non-scalar mapping key"),
+                "{error}"
+            );
+            assert!((2..=3).contains(&error.line), "{text:?}: {error}");
+        }
+        let error = parse_documents("t.yaml", "a: 1\nimage: {{ .x }}\n").unwrap_err();
+        assert_eq!(error.line, 2, "{error}");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_parses_or_is_an_error_with_a_line(text in "\\PC*") {
+            if let Err(error) = parse_documents("t.yaml", &text) {
+                proptest::prop_assert!(error.line >= 1);
+            }
+        }
+
+        #[test]
+        fn yaml_like_text_parses_or_is_an_error_with_a_line(
+            text in "([a-z{}\\[\\]:,?&*!|>'\"#-]|  |\n| ){0,80}"
+        ) {
+            if let Err(error) = parse_documents("t.yaml", &text) {
+                proptest::prop_assert!(error.line >= 1);
+            }
+        }
     }
 
     #[test]

@@ -25,49 +25,71 @@ pub(crate) enum Node {
 
 impl Node {
     /// Converts the tree into a JSON value, recording each node's line under
-    /// its JSON pointer (`pointer` is the pointer of `self`).
-    pub(crate) fn into_value(self, pointer: &str, lines: &mut LineIndex) -> Value {
-        match self {
+    /// its JSON pointer (`pointer` is the pointer of `self`). A mapping or
+    /// sequence used as a mapping key has no JSON form and is refused with
+    /// its line (`image: {{ .x }}` parses as a map whose key is a map).
+    pub(crate) fn into_value(
+        self,
+        pointer: &str,
+        lines: &mut LineIndex,
+    ) -> Result<Value, NonScalarKey> {
+        Ok(match self {
             Node::Null => Value::Null,
             Node::Bool(value) => Value::Bool(value),
             Node::Number(value) => Value::Number(value),
             Node::String(value) => Value::String(value),
-            Node::Sequence(items) => Value::Array(
-                items
-                    .into_iter()
-                    .enumerate()
-                    .map(|(index, item)| {
-                        let child = format!("{pointer}/{index}");
-                        lines.insert(child.clone(), item.referenced.line());
-                        item.value.into_value(&child, lines)
-                    })
-                    .collect(),
-            ),
+            Node::Sequence(items) => {
+                let mut values = Vec::with_capacity(items.len());
+                for (index, item) in items.into_iter().enumerate() {
+                    let child = format!("{pointer}/{index}");
+                    lines.insert(child.clone(), item.referenced.line());
+                    values.push(item.value.into_value(&child, lines)?);
+                }
+                Value::Array(values)
+            }
             Node::Mapping(entries) => {
                 let mut map = Map::new();
                 for (key, value) in entries {
-                    let key_text = key.value.key_text();
+                    let Some(key_text) = key.value.key_text() else {
+                        return Err(NonScalarKey {
+                            line: key.referenced.line().max(1),
+                        });
+                    };
                     let child = format!("{pointer}/{}", escape_pointer(&key_text));
                     // The key's line is where a reader looks for the entry.
                     lines.insert(child.clone(), key.referenced.line());
-                    let value = value.value.into_value(&child, lines);
+                    let value = value.value.into_value(&child, lines)?;
                     map.insert(key_text, value);
                 }
                 Value::Object(map)
             }
-        }
+        })
     }
 
-    /// The text of a mapping key (YAML allows non-string keys such as `80:`).
-    fn key_text(&self) -> String {
+    /// The text of a mapping key (YAML allows non-string keys such as `80:`);
+    /// `None` for a mapping or sequence.
+    fn key_text(&self) -> Option<String> {
         match self {
-            Node::Null => "null".to_owned(),
-            Node::Bool(value) => value.to_string(),
-            Node::Number(value) => value.to_string(),
-            Node::String(value) => value.clone(),
-            Node::Sequence(_) | Node::Mapping(_) => "<complex key>".to_owned(),
+            Node::Null => Some("null".to_owned()),
+            Node::Bool(value) => Some(value.to_string()),
+            Node::Number(value) => Some(value.to_string()),
+            Node::String(value) => Some(value.clone()),
+            Node::Sequence(_) | Node::Mapping(_) => None,
         }
     }
+}
+
+/// A mapping or sequence was used as a mapping key, at `line`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct NonScalarKey {
+    /// 1-based line of the key.
+    pub(crate) line: u64,
+}
+
+impl NonScalarKey {
+    /// What the author is told.
+    pub(crate) const MESSAGE: &'static str = "non-scalar mapping key: a mapping or list is used as a key \
+         (a template such as `{{ .x }}` must be quoted)";
 }
 
 /// Escapes one JSON pointer segment (RFC 6901).

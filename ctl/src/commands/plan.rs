@@ -12,9 +12,13 @@ use crate::output::{OutputFormat, print_structured};
 use crate::repository;
 
 pub fn run(args: &PlanArgs) -> Result<(), CliError> {
-    let old = repository::load(&args.repository.repo, Some(&args.from))?;
-    let new = repository::load(&args.repository.repo, Some(&args.to))?;
-    let plan = FleetPlan::compute(&Renderer::new(old), &Renderer::new(new))?;
+    let settings = args.repository.render_settings();
+    let old = repository::load(&args.repository.repo, Some(&args.from), settings.limits)?;
+    let new = repository::load(&args.repository.repo, Some(&args.to), settings.limits)?;
+    let plan = FleetPlan::compute(
+        &Renderer::with_settings(old, settings),
+        &Renderer::with_settings(new, settings),
+    )?;
     if args.output != OutputFormat::Table {
         print_structured(&plan, args.output)?;
         return Ok(());

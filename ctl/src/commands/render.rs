@@ -11,7 +11,8 @@ use crate::output::OutputFormat;
 use crate::repository;
 
 pub fn run(args: &RenderArgs) -> Result<(), CliError> {
-    let repository = repository::load(&args.repository.repo, args.rev.as_deref())?;
+    let settings = args.repository.render_settings();
+    let repository = repository::load(&args.repository.repo, args.rev.as_deref(), settings.limits)?;
     if !repository.clusters.contains_key(&args.cluster) {
         let known: Vec<&str> = repository.clusters.keys().map(String::as_str).collect();
         return Err(CliError::input(
@@ -19,7 +20,7 @@ pub fn run(args: &RenderArgs) -> Result<(), CliError> {
             Some(format!("clusters in this repository: {}", known.join(", "))),
         ));
     }
-    let renderer = Renderer::new(repository.clone());
+    let renderer = Renderer::with_settings(repository.clone(), settings);
     let render = renderer.render_cluster(&args.cluster)?;
     let (objects, digest, scope): (Vec<_>, String, String) = match &args.app {
         None => (

@@ -17,14 +17,15 @@ struct ValidationReport<'a> {
     clusters: usize,
     apps: usize,
     app_renders: usize,
-    errors: &'a [fleet_core::Diagnostic],
+    errors: Vec<fleet_core::diagnostic::GroupedDiagnostic>,
 }
 
 pub fn run(args: &ValidateArgs) -> Result<(), CliError> {
-    let loaded = repository::load(&args.repository.repo, args.rev.as_deref());
+    let settings = args.repository.render_settings();
+    let loaded = repository::load(&args.repository.repo, args.rev.as_deref(), settings.limits);
     let (repository, problems) = match loaded {
         Ok(repository) => {
-            let renderer = Renderer::new(repository.clone());
+            let renderer = Renderer::with_settings(repository.clone(), settings);
             let problems = renderer.validate();
             (Some((repository, renderer.stats().app_renders)), problems)
         }
@@ -44,7 +45,7 @@ pub fn run(args: &ValidateArgs) -> Result<(), CliError> {
                 .as_ref()
                 .map_or(0, |(repository, _)| repository.apps.len()),
             app_renders: repository.as_ref().map_or(0, |(_, renders)| *renders),
-            errors: &problems.0,
+            errors: problems.grouped(),
         };
         print_structured(&report, args.output)?;
         return if problems.is_empty() {

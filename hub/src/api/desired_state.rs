@@ -77,7 +77,10 @@ impl DesiredStateCache {
         let previous = renderers.back().map(|(_, renderer)| renderer.repository());
         let repository = FleetRepository::load_after(Arc::new(snapshot), previous)
             .map_err(|problems| anyhow::anyhow!("revision {revision} does not load: {problems}"))?;
-        let renderer = Arc::new(Renderer::new(Arc::new(repository)));
+        let renderer = Arc::new(Renderer::with_settings(
+            Arc::new(repository),
+            self.mirror.render_settings(),
+        ));
         drop(renderers);
         self.insert(revision, renderer.clone());
         Ok(renderer)

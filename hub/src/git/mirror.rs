@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use fleet_core::Snapshot;
+use fleet_core::render::RenderSettings;
 use git2::{Cred, CredentialType, FetchOptions, RemoteCallbacks, Repository};
 
 /// A Git operation on the mirror failed.
@@ -67,6 +68,7 @@ pub struct GitMirror {
     url: String,
     branch: String,
     credentials: Credentials,
+    render: RenderSettings,
 }
 
 impl GitMirror {
@@ -103,7 +105,20 @@ impl GitMirror {
                 token,
                 ssh_key: ssh_key.map(Path::to_owned),
             },
+            render: RenderSettings::default(),
         })
+    }
+
+    /// Reads and renders revisions under `settings` (hub.yaml `render.*`).
+    #[must_use]
+    pub fn with_render_settings(mut self, settings: RenderSettings) -> Self {
+        self.render = settings;
+        self
+    }
+
+    /// The limits revisions of this mirror are read and rendered under.
+    pub fn render_settings(&self) -> RenderSettings {
+        self.render
     }
 
     /// The tracked branch.
@@ -185,6 +200,10 @@ impl GitMirror {
 
     /// The repository's files at `revision`. Blocking.
     pub fn snapshot(&self, revision: &str) -> Result<Snapshot, GitError> {
-        Ok(Snapshot::from_git(&self.path, revision)?)
+        Ok(Snapshot::from_git_with_limits(
+            &self.path,
+            revision,
+            self.render.limits,
+        )?)
     }
 }

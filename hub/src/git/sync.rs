@@ -189,7 +189,7 @@ fn render_verdict(
     let repository = match FleetRepository::load_after(Arc::new(snapshot), previous) {
         Ok(repository) => Arc::new(repository),
         Err(problems) => {
-            let errors = problems.0.iter().map(ToString::to_string).collect();
+            let errors = problems.grouped().iter().map(ToString::to_string).collect();
             return (RevisionVerdict::Invalid { errors }, None, None);
         }
     };
@@ -204,7 +204,10 @@ fn render_verdict(
     }
     let plan = rollout_plan(&repository);
     let names: Vec<&String> = repository.clusters.keys().collect();
-    let renderer = Arc::new(Renderer::new(repository.clone()));
+    let renderer = Arc::new(Renderer::with_settings(
+        repository.clone(),
+        mirror.render_settings(),
+    ));
     let loaded_ms = started.elapsed().as_millis();
     let ClusterDigests { digests, errors } =
         render_every_cluster(&renderer, &names, revision, rendered);

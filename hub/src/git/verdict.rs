@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use fleet_core::Renderer;
+use fleet_core::{Diagnostic, Diagnostics, Renderer};
 
 use super::sync::RenderedRevisions;
 
@@ -17,15 +17,16 @@ use super::sync::RenderedRevisions;
 pub struct ClusterDigests {
     /// Each cluster that rendered, with its digest.
     pub digests: BTreeMap<String, String>,
-    /// Every error (`file:line: message (cluster, app)`), sorted, no repeats.
+    /// Every error (`file:line: message (clusters …; apps …)`), sorted, each
+    /// (file, line, message) once with the clusters and apps it was found for.
     pub errors: Vec<String>,
 }
 
-impl ClusterDigests {
-    fn merge(&mut self, other: Self) {
-        self.digests.extend(other.digests);
-        self.errors.extend(other.errors);
-    }
+/// What one worker found, before repeats across clusters are merged.
+#[derive(Default)]
+struct Found {
+    digests: BTreeMap<String, String>,
+    problems: Vec<Diagnostic>,
 }
 
 /// Renders `clusters` of `renderer` at `revision` on one thread per core,
@@ -39,35 +40,44 @@ pub fn render_every_cluster(
     let next = AtomicUsize::new(0);
     let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     let work = || {
-        let mut found = ClusterDigests::default();
+        let mut found = Found::default();
         while let Some(name) = clusters.get(next.fetch_add(1, Ordering::Relaxed)) {
             match renderer.render_cluster(name) {
                 Ok(render) => {
                     rendered.remember_render(revision, &render);
                     found.digests.insert((*name).clone(), render.digest);
                 }
-                Err(problems) => found
-                    .errors
-                    .extend(problems.0.iter().map(ToString::to_string)),
+                Err(problems) => found.problems.extend(problems.0),
             }
         }
         found
     };
-    let mut all = std::thread::scope(|scope| {
+    let all = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads).map(|_| scope.spawn(work)).collect();
-        let mut all = ClusterDigests::default();
+        let mut all = Found::default();
         for worker in workers {
-            all.merge(worker.join().unwrap_or_else(|_| ClusterDigests {
-                errors: vec!["rendering panicked (a bug in fleet)".to_owned()],
-                ..ClusterDigests::default()
-            }));
+            match worker.join() {
+                Ok(found) => {
+                    all.digests.extend(found.digests);
+                    all.problems.extend(found.problems);
+                }
+                Err(_) => all
+                    .problems
+                    .push(Diagnostic::general("rendering panicked (a bug in fleet)")),
+            }
         }
         all
     });
-    all.errors.sort();
-    all.errors.dedup();
-    all.errors = capped_errors(std::mem::take(&mut all.errors));
-    all
+    ClusterDigests {
+        digests: all.digests,
+        errors: capped_errors(
+            Diagnostics(all.problems)
+                .grouped()
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+        ),
+    }
 }
 
 /// Most errors a revision's verdict lists (they are replicated through
