@@ -41,6 +41,11 @@ pub struct GitSync {
     store: FleetStore,
     trigger: Notify,
     read_once: AtomicBool,
+    /// Whether a sync ran as leader (the tip is recorded or known): a
+    /// leader is not ready before, or `token create` right after start
+    /// could find no revision (a first sync that ran as a follower only
+    /// fetched).
+    synced_as_leader: AtomicBool,
     poll_interval: Duration,
     metrics: Arc<HubMetrics>,
     /// Serializes syncs (the loop and `fleetctl refresh` may race).
@@ -79,6 +84,7 @@ impl GitSync {
             store,
             trigger: Notify::new(),
             read_once: AtomicBool::new(false),
+            synced_as_leader: AtomicBool::new(false),
             poll_interval,
             metrics,
             running: tokio::sync::Mutex::new(()),
@@ -90,20 +96,34 @@ impl GitSync {
         self.trigger.notify_one();
     }
 
-    /// Whether Git has been read successfully at least once.
+    /// Whether Git has been read successfully at least once — and, on the
+    /// leader, whether the tip has been recorded since it took the lead.
     pub fn has_read_once(&self) -> bool {
         self.read_once.load(Ordering::Relaxed)
+            && (!self.store.is_leader() || self.synced_as_leader.load(Ordering::Relaxed))
     }
 
-    /// Runs forever: sync, then wait for the interval or a trigger.
+    /// Runs forever: sync, then wait for the interval, a trigger, or — on a
+    /// follower — this node taking the lead (its first sync as leader must
+    /// not wait a whole poll interval).
     pub async fn run(self: Arc<Self>) {
+        let node_id = self.store.raft().node_id();
+        let mut metrics = self.store.raft().raft().metrics();
         loop {
+            let was_leader = self.store.is_leader();
+            if !was_leader {
+                self.synced_as_leader.store(false, Ordering::Relaxed);
+            }
             if let Err(error) = self.sync_once().await {
                 warn!(error = %format!("{error:#}"), "git sync failed");
             }
+            let leads = |metrics: &openraft::RaftMetrics<_, _>| {
+                metrics.current_leader == Some(node_id)
+            };
             tokio::select! {
                 () = tokio::time::sleep(self.poll_interval) => {}
                 () = self.trigger.notified() => {}
+                _ = metrics.wait_for(leads), if !was_leader => {}
             }
         }
     }
@@ -127,6 +147,7 @@ impl GitSync {
             .read(|state| state.revisions.contains_key(&fetched.revision));
         if known {
             self.read_once.store(true, Ordering::Relaxed);
+            self.synced_as_leader.store(true, Ordering::Relaxed);
             return Ok(SyncOutcome::Unchanged(fetched.revision));
         }
         let started = Instant::now();
@@ -164,6 +185,7 @@ impl GitSync {
             })
             .await?;
         self.read_once.store(true, Ordering::Relaxed);
+        self.synced_as_leader.store(true, Ordering::Relaxed);
         Ok(SyncOutcome::Recorded { revision, valid })
     }
 }
