@@ -10,7 +10,8 @@ use fleet_core::model::FleetDuration;
 
 use crate::client_config::{ClientConfig, Context};
 use crate::config::{
-    Config, EnrollmentConfig, GitConfig, NodeConfig, RaftConfig, RenderConfig, ServerConfig, TlsConfig,
+    Config, EnrollmentConfig, GitConfig, NodeConfig, RaftConfig, RenderConfig, ServerConfig,
+    TlsConfig,
 };
 use crate::pki::{CertificateAuthority, Identity, SecretToken};
 use crate::private_files::{create_private_directory, write_file};

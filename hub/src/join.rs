@@ -19,7 +19,8 @@ use tonic::transport::{Certificate, ClientTlsConfig, Endpoint};
 
 use crate::client_config::ClientConfig;
 use crate::config::{
-    Config, EnrollmentConfig, GitConfig, NodeConfig, RaftConfig, RenderConfig, ServerConfig, TlsConfig,
+    Config, EnrollmentConfig, GitConfig, NodeConfig, RaftConfig, RenderConfig, ServerConfig,
+    TlsConfig,
 };
 use crate::private_files::{create_private_directory, write_file};
 

@@ -117,9 +117,8 @@ impl GitSync {
             if let Err(error) = self.sync_once().await {
                 warn!(error = %format!("{error:#}"), "git sync failed");
             }
-            let leads = |metrics: &openraft::RaftMetrics<_, _>| {
-                metrics.current_leader == Some(node_id)
-            };
+            let leads =
+                |metrics: &openraft::RaftMetrics<_, _>| metrics.current_leader == Some(node_id);
             tokio::select! {
                 () = tokio::time::sleep(self.poll_interval) => {}
                 () = self.trigger.notified() => {}
