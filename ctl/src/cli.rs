@@ -112,6 +112,10 @@ pub struct AgentInstallArgs {
     /// kubectl context to apply with (fleetctl's own --context picks the hub).
     #[arg(long)]
     pub kube_context: Option<String>,
+    /// Kubeconfig file kubectl applies with (default: kubectl's own
+    /// `KUBECONFIG` / `~/.kube/config`).
+    #[arg(long)]
+    pub kubeconfig: Option<std::path::PathBuf>,
     /// Print the manifests instead of applying them (only yaml).
     #[arg(short, long, value_parser = ["yaml"])]
     pub output: Option<String>,

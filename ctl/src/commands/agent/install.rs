@@ -64,7 +64,11 @@ pub async fn run(args: &AgentInstallArgs) -> Result<(), CliError> {
         print!("{yaml}");
         return Ok(());
     }
-    apply(&yaml, args.kube_context.as_deref())?;
+    apply(
+        &yaml,
+        args.kubeconfig.as_deref(),
+        args.kube_context.as_deref(),
+    )?;
     eprintln!(
         "applied the agent manifests; waiting for cluster {} to connect",
         args.cluster
@@ -107,8 +111,15 @@ pub async fn run(args: &AgentInstallArgs) -> Result<(), CliError> {
     }
 }
 
-fn apply(yaml: &str, kube_context: Option<&str>) -> anyhow::Result<()> {
+fn apply(
+    yaml: &str,
+    kubeconfig: Option<&std::path::Path>,
+    kube_context: Option<&str>,
+) -> anyhow::Result<()> {
     let mut command = Command::new("kubectl");
+    if let Some(kubeconfig) = kubeconfig {
+        command.arg("--kubeconfig").arg(kubeconfig);
+    }
     if let Some(context) = kube_context {
         command.args(["--context", context]);
     }
