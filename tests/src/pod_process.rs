@@ -66,11 +66,7 @@ impl PodProcess {
             command.env(name, value);
         }
         let log = std::fs::File::create(root.path().join("process.log")).unwrap();
-        let child = command
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap();
+        let child = command.stdout(Stdio::null()).stderr(log).spawn().unwrap();
         Self {
             root,
             listen_port,

@@ -39,15 +39,17 @@ fn fleetctl_agent_install_applies_manifests_the_agent_binary_runs_from() {
 
     // fleetctl applies the manifests, then waits for the agent to connect.
     let output = tempfile::tempdir().unwrap();
-    let mut install = Command::new(binary("fleetctl"))
-        .args(["agent", "install", "--cluster", "edge-1", "--kubeconfig"])
-        .arg(&cluster.kubeconfig)
-        .env("FLEETCONFIG", hub.fleetconfig())
-        .stdout(std::fs::File::create(output.path().join("stdout")).unwrap())
-        .stderr(std::fs::File::create(output.path().join("stderr")).unwrap())
-        .stdin(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut install = KillOnDrop(
+        Command::new(binary("fleetctl"))
+            .args(["agent", "install", "--cluster", "edge-1", "--kubeconfig"])
+            .arg(&cluster.kubeconfig)
+            .env("FLEETCONFIG", hub.fleetconfig())
+            .stdout(std::fs::File::create(output.path().join("stdout")).unwrap())
+            .stderr(std::fs::File::create(output.path().join("stderr")).unwrap())
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     let install_stderr = || std::fs::read_to_string(output.path().join("stderr")).unwrap();
     let deployment = eventually(
         "fleetctl applied the Deployment",
@@ -79,7 +81,18 @@ fn fleetctl_agent_install_applies_manifests_the_agent_binary_runs_from() {
             )
             .is_some()
     );
-    // The image runs as 65532 (deploy/containers/agent.Containerfile).
+    // The image the Deployment names runs the binary as its entrypoint (the
+    // container sets no `command`) as user 65532, the pod's runAsUser.
+    let containerfile = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../deploy/containers/agent.Containerfile"),
+    )
+    .unwrap();
+    assert!(
+        containerfile.contains("ENTRYPOINT [\"/fleet-agent\"]")
+            && containerfile.contains("USER 65532:65532"),
+        "{containerfile}"
+    );
     assert_eq!(pod["securityContext"]["runAsUser"], 65532);
     assert_eq!(
         pod["containers"][0]["image"],
@@ -102,7 +115,7 @@ fn fleetctl_agent_install_applies_manifests_the_agent_binary_runs_from() {
     let status = eventually(
         "fleetctl agent install returns",
         WAIT,
-        || install.try_wait().unwrap(),
+        || install.0.try_wait().unwrap(),
         || {
             format!(
                 "fleetctl stderr:\n{}\nagent args {:?}\nagent log:\n{}",
@@ -129,7 +142,13 @@ fn fleetctl_agent_install_applies_manifests_the_agent_binary_runs_from() {
         "edge-1 synced and healthy",
         WAIT,
         || synced_and_healthy(&hub, "edge-1", &revision).then_some(()),
-        || format!("{}\nagent log:\n{}", cluster_status(&hub, "edge-1"), agent.log()),
+        || {
+            format!(
+                "{}\nagent log:\n{}",
+                cluster_status(&hub, "edge-1"),
+                agent.log()
+            )
+        },
     );
     let config = cluster.get("configmap", "web", "web-config").unwrap();
     assert_eq!(config["data"]["GREETING"], "hello");
@@ -140,4 +159,14 @@ fn fleetctl_agent_install_applies_manifests_the_agent_binary_runs_from() {
     let (code, body) = http(([127, 0, 0, 1], port).into(), "GET", &path, &[], b"").unwrap();
     assert_eq!(code, 200, "{path}: {body}");
     assert!(agent.running(), "{}", agent.log());
+}
+
+/// Kills fleetctl if the test fails while it still waits.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
