@@ -63,7 +63,9 @@ for binary in fleet-hub fleet-agent; do
         echo "error: $image runs as '$user', expected 65532:65532" >&2
         exit 1
     fi
-    size="$("${buildah[@]}" images --json "$image" | grep -o '"size": *[0-9]*' | head -n1 | grep -o '[0-9]*$')"
+    # Bytes of the image: its layers and config, from its manifest.
+    size="$("${buildah[@]}" inspect --type image --format '{{.Manifest}}' "$image" |
+        grep -o '"size":[0-9]*' | awk -F: '{total += $2} END {print total}')"
     echo "   $image starts ('$output'), runs as $user, image size $size bytes"
     if [[ "$binary" == fleet-agent && "$size" -gt "$agent_limit" ]]; then
         echo "error: $image is $size bytes, more than $agent_limit (FLEET_AGENT_IMAGE_LIMIT)" >&2
