@@ -6,8 +6,10 @@
 
 use serde_json::{Value, json};
 
-/// The image used when none is given.
-pub const DEFAULT_IMAGE: &str = "ghcr.io/example/fleet-agent:0.1.0";
+/// The image used when none is given: what `deploy/containers/build.sh`
+/// tags (`localhost/fleet-agent:<version>`); push it to a registry the
+/// cluster can pull from and pass `--image` there.
+pub const DEFAULT_IMAGE: &str = concat!("localhost/fleet-agent:", env!("CARGO_PKG_VERSION"));
 /// The agent's namespace.
 pub const DEFAULT_NAMESPACE: &str = "fleet-system";
 /// Name of every object the install creates (but the Namespace and Secret).

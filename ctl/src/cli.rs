@@ -112,6 +112,14 @@ pub struct AgentInstallArgs {
     /// kubectl context to apply with (fleetctl's own --context picks the hub).
     #[arg(long)]
     pub kube_context: Option<String>,
+    /// Kubeconfig file kubectl applies with (default: kubectl's own
+    /// `KUBECONFIG` / `~/.kube/config`).
+    #[arg(long)]
+    pub kubeconfig: Option<std::path::PathBuf>,
+    /// After applying, how long to wait for the agent to connect before
+    /// failing (`30s`, `5m`).
+    #[arg(long, default_value = "5m", value_parser = parse_duration)]
+    pub wait_timeout: std::time::Duration,
     /// Print the manifests instead of applying them (only yaml).
     #[arg(short, long, value_parser = ["yaml"])]
     pub output: Option<String>,

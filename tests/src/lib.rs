@@ -16,6 +16,7 @@ pub mod hub_node;
 pub mod hub_process;
 pub mod link_proxy;
 pub mod net;
+pub mod pod_process;
 pub mod roaming_agent;
 pub mod sim_cluster;
 pub mod termination;

@@ -15,9 +15,6 @@ use crate::cli::AgentInstallArgs;
 use crate::error::CliError;
 use crate::hub_client::{admin_client, status_error};
 
-/// How long `install` waits for the agent to connect.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(300);
-
 pub async fn run(args: &AgentInstallArgs) -> Result<(), CliError> {
     let mut client = admin_client(&args.hub).await?;
     let path =
@@ -64,7 +61,11 @@ pub async fn run(args: &AgentInstallArgs) -> Result<(), CliError> {
         print!("{yaml}");
         return Ok(());
     }
-    apply(&yaml, args.kube_context.as_deref())?;
+    apply(
+        &yaml,
+        args.kubeconfig.as_deref(),
+        args.kube_context.as_deref(),
+    )?;
     eprintln!(
         "applied the agent manifests; waiting for cluster {} to connect",
         args.cluster
@@ -89,11 +90,11 @@ pub async fn run(args: &AgentInstallArgs) -> Result<(), CliError> {
             );
             return Ok(());
         }
-        if started.elapsed() > CONNECT_TIMEOUT {
+        if started.elapsed() > args.wait_timeout {
             return Err(CliError::Failure(anyhow::anyhow!(
-                "cluster {} did not connect within {}s; check `kubectl -n fleet-system logs deploy/fleet-agent`",
+                "cluster {} did not connect within {}s (--wait-timeout); check `kubectl -n fleet-system logs deploy/fleet-agent`",
                 args.cluster,
-                CONNECT_TIMEOUT.as_secs()
+                args.wait_timeout.as_secs()
             )));
         }
         eprint!(
@@ -107,8 +108,15 @@ pub async fn run(args: &AgentInstallArgs) -> Result<(), CliError> {
     }
 }
 
-fn apply(yaml: &str, kube_context: Option<&str>) -> anyhow::Result<()> {
+fn apply(
+    yaml: &str,
+    kubeconfig: Option<&std::path::Path>,
+    kube_context: Option<&str>,
+) -> anyhow::Result<()> {
     let mut command = Command::new("kubectl");
+    if let Some(kubeconfig) = kubeconfig {
+        command.arg("--kubeconfig").arg(kubeconfig);
+    }
     if let Some(context) = kube_context {
         command.args(["--context", context]);
     }
