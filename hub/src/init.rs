@@ -130,6 +130,7 @@ pub fn run(settings: &InitSettings) -> anyhow::Result<PathBuf> {
         },
         enrollment: EnrollmentConfig::default(),
         raft: RaftConfig::default(),
+        retention: crate::config::RetentionConfig::default(),
     };
     config.save(&config_path)?;
 

@@ -173,6 +173,7 @@ pub async fn run(settings: &JoinSettings) -> anyhow::Result<PathBuf> {
         },
         enrollment: EnrollmentConfig::default(),
         raft: RaftConfig::default(),
+        retention: crate::config::RetentionConfig::default(),
     };
     config.save(&config_path)?;
     Ok(config_path)
