@@ -43,7 +43,7 @@ pub enum Command {
     /// Make the hub fetch the fleet repository now.
     Refresh(HubArgs),
     /// Operator actions recorded by the hub: who, when, what.
-    Audit(HubReadArgs),
+    Audit(AuditArgs),
     /// Watch and steer rollouts.
     #[command(subcommand)]
     Rollout(RolloutCommand),
@@ -205,6 +205,17 @@ pub struct HubReadArgs {
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = OutputFormat::Table)]
     pub output: OutputFormat,
+}
+
+/// `fleetctl audit`.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    #[command(flatten)]
+    pub read: HubReadArgs,
+    /// Only entries recorded within this long before now (e.g. `24h`); the
+    /// hub keeps entries within its `retention:` limits (hub.yaml).
+    #[arg(long, value_parser = fleet_core::model::FleetDuration::parse)]
+    pub since: Option<fleet_core::model::FleetDuration>,
 }
 
 /// `fleetctl token ...`.
