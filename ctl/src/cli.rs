@@ -312,6 +312,42 @@ pub enum BenchCommand {
     Agents(BenchAgentsArgs),
     /// Start a hub and N simulated agents, commit, and time the whole wave rollout.
     Rollout(BenchRolloutArgs),
+    /// Start a hub, push N commits through the webhook, and read the state,
+    /// snapshot and redb file sizes at checkpoints (retention at work).
+    Retention(BenchRetentionArgs),
+}
+
+/// `fleetctl bench retention`.
+#[derive(Debug, Args)]
+pub struct BenchRetentionArgs {
+    /// Number of clusters in the generated fleet.
+    #[arg(long, default_value_t = 1000)]
+    pub clusters: usize,
+    /// Number of apps in the generated fleet.
+    #[arg(long, default_value_t = 4)]
+    pub apps: usize,
+    /// Commits to push, one webhook each.
+    #[arg(long, default_value_t = 2000)]
+    pub commits: usize,
+    /// After which commits to read the figures (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "100,1000,2000")]
+    pub checkpoints: Vec<usize>,
+    /// The hub's `retention.revisions`.
+    #[arg(long, default_value_t = 100)]
+    pub retain_revisions: usize,
+    /// The hub's `retention.rollouts`.
+    #[arg(long, default_value_t = 100)]
+    pub retain_rollouts: usize,
+    /// The hub's `raft.snapshotEvery` (small, so that the snapshot figures
+    /// at a checkpoint are at most a few commits old).
+    #[arg(long, default_value_t = 20)]
+    pub snapshot_every: u64,
+    /// The `fleet-hub` binary (default: next to fleetctl, else on PATH).
+    #[arg(long)]
+    pub hub_binary: Option<PathBuf>,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
 }
 
 /// How simulated agents enroll and behave.
