@@ -58,11 +58,17 @@ fn the_state_stops_growing_once_the_retention_limits_are_reached() {
     // 50 newest, plus the one the oldest kept rollout would roll back to.
     assert_eq!(at(100, "revisions"), 51, "{figures}");
     assert_eq!(at(150, "revisions"), 51, "{figures}");
-    for field in ["stateBytes", "snapshotBytes", "redbBytes"] {
+    // The state and its snapshot stay within 5% (numbers in them get
+    // longer); redb grows its file in steps, so it gets 25%.
+    for (field, percent) in [
+        ("stateBytes", 105),
+        ("snapshotBytes", 105),
+        ("redbBytes", 125),
+    ] {
         let (middle, last) = (at(100, field), at(150, field));
         assert!(middle > 0, "{field} at 100 commits: {figures}");
         assert!(
-            last * 100 <= middle * 105,
+            last * 100 <= middle * percent,
             "{field} grew from {middle} to {last} between commits 100 and 150: {figures}"
         );
     }
