@@ -43,7 +43,7 @@ pub enum Command {
     /// Make the hub fetch the fleet repository now.
     Refresh(HubArgs),
     /// Operator actions recorded by the hub: who, when, what.
-    Audit(HubReadArgs),
+    Audit(AuditArgs),
     /// Watch and steer rollouts.
     #[command(subcommand)]
     Rollout(RolloutCommand),
@@ -215,6 +215,17 @@ pub struct HubReadArgs {
     pub output: OutputFormat,
 }
 
+/// `fleetctl audit`.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    #[command(flatten)]
+    pub read: HubReadArgs,
+    /// Only entries recorded within this long before now (e.g. `24h`); the
+    /// hub keeps entries within its `retention:` limits (hub.yaml).
+    #[arg(long, value_parser = fleet_core::model::FleetDuration::parse)]
+    pub since: Option<fleet_core::model::FleetDuration>,
+}
+
 /// `fleetctl token ...`.
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
@@ -331,6 +342,42 @@ pub enum BenchCommand {
     Agents(BenchAgentsArgs),
     /// Start a hub and N simulated agents, commit, and time the whole wave rollout.
     Rollout(BenchRolloutArgs),
+    /// Start a hub, push N commits through the webhook, and read the state,
+    /// snapshot and redb file sizes at checkpoints (retention at work).
+    Retention(BenchRetentionArgs),
+}
+
+/// `fleetctl bench retention`.
+#[derive(Debug, Args)]
+pub struct BenchRetentionArgs {
+    /// Number of clusters in the generated fleet.
+    #[arg(long, default_value_t = 1000)]
+    pub clusters: usize,
+    /// Number of apps in the generated fleet.
+    #[arg(long, default_value_t = 4)]
+    pub apps: usize,
+    /// Commits to push, one webhook each.
+    #[arg(long, default_value_t = 2000)]
+    pub commits: usize,
+    /// After which commits to read the figures (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "100,1000,2000")]
+    pub checkpoints: Vec<usize>,
+    /// The hub's `retention.revisions`.
+    #[arg(long, default_value_t = 100)]
+    pub retain_revisions: usize,
+    /// The hub's `retention.rollouts`.
+    #[arg(long, default_value_t = 100)]
+    pub retain_rollouts: usize,
+    /// The hub's `raft.snapshotEvery` (small, so that the snapshot figures
+    /// at a checkpoint are at most a few commits old).
+    #[arg(long, default_value_t = 20)]
+    pub snapshot_every: u64,
+    /// The `fleet-hub` binary (default: next to fleetctl, else on PATH).
+    #[arg(long)]
+    pub hub_binary: Option<PathBuf>,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
 }
 
 /// How simulated agents enroll and behave.

@@ -119,13 +119,16 @@ pub async fn serve_until(
     };
     let metrics = Arc::new(HubMetrics::default());
     let desired = Arc::new(DesiredStateCache::new(mirror.clone()));
-    let sync = Arc::new(GitSync::new(
-        mirror.clone(),
-        store.clone(),
-        config.git.poll_interval.0,
-        metrics.clone(),
-        desired.clone(),
-    ));
+    let sync = Arc::new(
+        GitSync::new(
+            mirror.clone(),
+            store.clone(),
+            config.git.poll_interval.0,
+            metrics.clone(),
+            desired.clone(),
+        )
+        .with_retention(config.retention.limits()),
+    );
 
     let mut supervisor = TaskSupervisor::new();
     let sessions = Arc::new(Sessions::default());

@@ -33,6 +33,9 @@ pub struct Config {
     /// Limits on reading and rendering fleet-repository revisions.
     #[serde(default)]
     pub render: RenderConfig,
+    /// How much history the replicated state keeps (all optional).
+    #[serde(default)]
+    pub retention: RetentionConfig,
 }
 
 /// Connection limits of the hub's gRPC and HTTP ports (`server:` in
@@ -84,6 +87,40 @@ impl Default for ServerConfig {
     }
 }
 
+
+/// What the replicated state keeps (`retention:` in hub.yaml). The leader
+/// trims the rest after each Git sync (see docs/architecture.md,
+/// "Retention").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RetentionConfig {
+    /// Newest revisions kept (at least 1), besides every revision a cluster
+    /// targets or targeted before, or a kept rollout rolls out or would roll
+    /// back to.
+    #[serde(default = "default_retained_revisions")]
+    pub revisions: usize,
+    /// Newest rollouts kept (at least 1); the active one always stays.
+    #[serde(default = "default_retained_rollouts")]
+    pub rollouts: usize,
+    /// Newest audit entries kept.
+    #[serde(default = "default_retained_audit_entries")]
+    pub audit_entries: usize,
+    /// Audit entries older than this go (default 8760h, 365 days).
+    #[serde(default = "default_audit_max_age")]
+    pub audit_max_age: FleetDuration,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        Self {
+            revisions: default_retained_revisions(),
+            rollouts: default_retained_rollouts(),
+            audit_entries: default_retained_audit_entries(),
+            audit_max_age: default_audit_max_age(),
+        }
+    }
+}
+
 /// `render:` — limits on reading and rendering a revision (docs/security.md).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -105,6 +142,19 @@ impl Default for RenderConfig {
             kustomize_timeout: default_kustomize_timeout(),
             max_file_bytes: default_max_file_bytes(),
             max_revision_bytes: default_max_revision_bytes(),
+        }
+    }
+}
+
+impl RetentionConfig {
+    /// The limits the state's trim works with (counts of 0 count as 1: the
+    /// newest revision and rollout are always kept).
+    pub fn limits(&self) -> crate::state::RetentionLimits {
+        crate::state::RetentionLimits {
+            revisions: self.revisions.max(1),
+            rollouts: self.rollouts.max(1),
+            audit_entries: self.audit_entries,
+            audit_max_age_ms: u64::try_from(self.audit_max_age.0.as_millis()).unwrap_or(u64::MAX),
         }
     }
 }
@@ -160,6 +210,22 @@ fn default_max_file_bytes() -> u64 {
 
 fn default_max_revision_bytes() -> u64 {
     fleet_core::source::DEFAULT_MAX_REVISION_BYTES
+}
+
+fn default_retained_revisions() -> usize {
+    100
+}
+
+fn default_retained_rollouts() -> usize {
+    100
+}
+
+fn default_retained_audit_entries() -> usize {
+    100_000
+}
+
+fn default_audit_max_age() -> FleetDuration {
+    FleetDuration(std::time::Duration::from_secs(365 * 24 * 3600))
 }
 
 /// Raft tunables of a hub node (`raft:` in hub.yaml).

@@ -136,6 +136,7 @@ pub fn run(settings: &InitSettings) -> anyhow::Result<PathBuf> {
         raft: RaftConfig::default(),
         server: ServerConfig::default(),
         render: RenderConfig::default(),
+        retention: crate::config::RetentionConfig::default(),
     };
     config.save(&config_path)?;
 

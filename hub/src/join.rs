@@ -179,6 +179,7 @@ pub async fn run(settings: &JoinSettings) -> anyhow::Result<PathBuf> {
         raft: RaftConfig::default(),
         server: ServerConfig::default(),
         render: RenderConfig::default(),
+        retention: crate::config::RetentionConfig::default(),
     };
     config.save(&config_path)?;
     Ok(config_path)

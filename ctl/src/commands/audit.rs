@@ -4,7 +4,7 @@ use comfy_table::Table;
 use fleet_proto::AuditLogRequest;
 use serde::Serialize;
 
-use crate::cli::HubReadArgs;
+use crate::cli::AuditArgs;
 use crate::error::CliError;
 use crate::hub_client::{admin_client, status_error};
 use crate::output::{OutputFormat, print_structured};
@@ -18,10 +18,15 @@ struct AuditRow {
     action: String,
 }
 
-pub async fn run(args: &HubReadArgs) -> Result<(), CliError> {
+pub async fn run(args: &AuditArgs) -> Result<(), CliError> {
+    let since_ms = args.since.map_or(0, |since| {
+        let since = u64::try_from(since.0.as_millis()).unwrap_or(u64::MAX);
+        fleet_hub::clock::now_ms().saturating_sub(since).max(1)
+    });
+    let args = &args.read;
     let mut client = admin_client(&args.hub).await?;
     let entries = client
-        .audit_log(AuditLogRequest {})
+        .audit_log(AuditLogRequest { since_ms })
         .await
         .map_err(status_error)?
         .into_inner()

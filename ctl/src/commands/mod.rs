@@ -29,6 +29,9 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Bench(BenchCommand::Render(args)) => bench::render::run(&args),
         Command::Bench(BenchCommand::Agents(args)) => block_on_threads(bench::agents::run(&args)),
         Command::Bench(BenchCommand::Rollout(args)) => block_on_threads(bench::rollout::run(&args)),
+        Command::Bench(BenchCommand::Retention(args)) => {
+            block_on_threads(bench::retention::run(&args))
+        }
         Command::Token(TokenCommand::Create(args)) => block_on(token::create::run(&args)),
         Command::Status(args) => block_on(status::status(&args)),
         Command::Clusters(args) => block_on(status::clusters(&args)),

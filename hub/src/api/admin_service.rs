@@ -273,10 +273,12 @@ impl AdminService for AdminApi {
         request: Request<AuditLogRequest>,
     ) -> Result<Response<AuditLogResponse>, Status> {
         require_admin(&request)?;
+        let since_ms = request.get_ref().since_ms;
         let entries = self.context.store.read(|state| {
             state
                 .audit
                 .iter()
+                .filter(|entry| entry.at_ms >= since_ms)
                 .map(|entry| AuditEntry {
                     sequence: entry.sequence,
                     at_ms: entry.at_ms,

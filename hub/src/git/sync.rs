@@ -15,8 +15,11 @@ use tracing::{info, instrument, warn};
 use super::mirror::{FetchedRevision, GitMirror};
 use super::verdict::{ClusterDigests, render_every_cluster};
 use crate::clock::now_ms;
+use crate::config::RetentionConfig;
 use crate::http::metrics::HubMetrics;
-use crate::state::{Command, FailurePolicy, PlannedWave, RevisionVerdict, RolloutPlan};
+use crate::state::{
+    Command, FailurePolicy, PlannedWave, RetentionLimits, RevisionVerdict, RolloutPlan,
+};
 use crate::store::FleetStore;
 
 /// What one sync did.
@@ -52,6 +55,9 @@ pub struct GitSync {
     running: tokio::sync::Mutex<()>,
     /// Who keeps the renderers the sync builds (the sessions' cache).
     rendered: Arc<dyn RenderedRevisions>,
+    /// What the replicated state keeps; the leader trims the rest after
+    /// each sync.
+    retention: RetentionLimits,
 }
 
 /// Keeps renderers the sync built, so serving a new revision to agents does
@@ -88,7 +94,15 @@ impl GitSync {
             poll_interval,
             metrics,
             running: tokio::sync::Mutex::new(()),
+            retention: RetentionConfig::default().limits(),
         }
+    }
+
+    /// The same sync, trimming the state to `retention` (hub.yaml
+    /// `retention:`) instead of the defaults.
+    pub fn with_retention(mut self, retention: RetentionLimits) -> Self {
+        self.retention = retention;
+        self
     }
 
     /// Asks the loop to fetch now (the webhook).
@@ -147,6 +161,7 @@ impl GitSync {
         if known {
             self.read_once.store(true, Ordering::Relaxed);
             self.synced_as_leader.store(true, Ordering::Relaxed);
+            self.trim().await;
             return Ok(SyncOutcome::Unchanged(fetched.revision));
         }
         let started = Instant::now();
@@ -185,7 +200,37 @@ impl GitSync {
             .await?;
         self.read_once.store(true, Ordering::Relaxed);
         self.synced_as_leader.store(true, Ordering::Relaxed);
+        self.trim().await;
         Ok(SyncOutcome::Recorded { revision, valid })
+    }
+
+    /// Proposes a [`Command::Trim`] when the state holds more than the
+    /// retention limits allow. A failure is logged: the next sync retries.
+    async fn trim(&self) {
+        let now = now_ms();
+        let Some(command) = self
+            .store
+            .read(|state| state.trim_command(&self.retention, now))
+        else {
+            return;
+        };
+        if let Command::Trim {
+            revisions,
+            rollouts,
+            audit_through_sequence,
+            ..
+        } = &command
+        {
+            info!(
+                revisions = revisions.len(),
+                rollouts = rollouts.len(),
+                audit_through_sequence,
+                "trimming history past the retention limits"
+            );
+        }
+        if let Err(error) = self.store.write(command).await {
+            warn!(%error, "could not trim the replicated state; the next sync retries");
+        }
     }
 }
 

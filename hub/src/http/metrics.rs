@@ -28,6 +28,10 @@ pub struct HubMetrics {
     pub raft_commit_index: Gauge<u64, AtomicU64>,
     /// 1 when this node is the Raft leader.
     pub raft_leader: Gauge,
+    /// JSON size of the fleet state at the last snapshot.
+    pub state_bytes: Gauge<u64, AtomicU64>,
+    /// Size of the last snapshot.
+    pub snapshot_bytes: Gauge<u64, AtomicU64>,
 }
 
 impl Default for HubMetrics {
@@ -77,7 +81,21 @@ impl Default for HubMetrics {
             "1 when this node is the Raft leader",
             raft_leader.clone(),
         );
+        let state_bytes = Gauge::<u64, AtomicU64>::default();
+        registry.register(
+            "state_bytes",
+            "JSON size of the fleet state at the last snapshot built or installed here",
+            state_bytes.clone(),
+        );
+        let snapshot_bytes = Gauge::<u64, AtomicU64>::default();
+        registry.register(
+            "snapshot_bytes",
+            "Size of the last snapshot built or installed here",
+            snapshot_bytes.clone(),
+        );
         Self {
+            state_bytes,
+            snapshot_bytes,
             registry,
             sessions,
             revisions_rendered,

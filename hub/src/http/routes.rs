@@ -74,6 +74,9 @@ async fn metrics(
     state.metrics.raft_term.set(figures.term);
     state.metrics.raft_commit_index.set(figures.commit_index);
     state.metrics.raft_leader.set(i64::from(figures.is_leader));
+    let sizes = state.store.raft().state().snapshot_sizes();
+    state.metrics.state_bytes.set(sizes.state_bytes);
+    state.metrics.snapshot_bytes.set(sizes.snapshot_bytes);
     (
         [(
             axum::http::header::CONTENT_TYPE,

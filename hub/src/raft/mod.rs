@@ -42,7 +42,7 @@ pub use network::{PayloadError, PeerClient, PeerNetwork};
 pub use node::{RaftHandle, start};
 pub use peers::{HubServerVerifier, PeerCallError, PeerConnector, PeerError, PeerTls, RaftRpc};
 pub use settings::RaftSettings;
-pub use shared_state::SharedState;
+pub use shared_state::{SharedState, SnapshotSizes};
 pub use state_machine::{FleetSnapshotBuilder, StateMachineStore};
 pub use step_down::Handover;
 

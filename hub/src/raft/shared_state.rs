@@ -1,5 +1,6 @@
 //! The applied fleet state as the hub's services see it.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock, RwLockWriteGuard};
 
 use tokio::sync::watch;
@@ -14,6 +15,24 @@ use crate::state::FleetState;
 pub struct SharedState {
     state: Arc<RwLock<FleetState>>,
     applied_index: watch::Sender<u64>,
+    sizes: Arc<SizeCounters>,
+}
+
+/// How big the state was when this node last built or installed a
+/// snapshot (0 before any).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SnapshotSizes {
+    /// The fleet state serialized as JSON (what `FleetState` weighs on the
+    /// wire and on disk before any encoding choice).
+    pub state_bytes: u64,
+    /// The snapshot's bytes as stored in redb and sent to followers.
+    pub snapshot_bytes: u64,
+}
+
+#[derive(Debug, Default)]
+struct SizeCounters {
+    state_bytes: AtomicU64,
+    snapshot_bytes: AtomicU64,
 }
 
 impl SharedState {
@@ -23,6 +42,7 @@ impl SharedState {
         Self {
             state: Arc::new(RwLock::new(state)),
             applied_index: watch::Sender::new(applied_index),
+            sizes: Arc::default(),
         }
     }
 
@@ -55,6 +75,24 @@ impl SharedState {
     /// Write access for the state machine.
     pub(crate) fn write(&self) -> RwLockWriteGuard<'_, FleetState> {
         self.state.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The sizes recorded with the last snapshot built or installed here.
+    pub fn snapshot_sizes(&self) -> SnapshotSizes {
+        SnapshotSizes {
+            state_bytes: self.sizes.state_bytes.load(Ordering::Relaxed),
+            snapshot_bytes: self.sizes.snapshot_bytes.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Records the sizes of a snapshot just built or installed.
+    pub(crate) fn record_snapshot_sizes(&self, sizes: SnapshotSizes) {
+        self.sizes
+            .state_bytes
+            .store(sizes.state_bytes, Ordering::Relaxed);
+        self.sizes
+            .snapshot_bytes
+            .store(sizes.snapshot_bytes, Ordering::Relaxed);
     }
 
     /// Replaces the whole state (a snapshot was installed).

@@ -13,7 +13,7 @@ use openraft::{
 };
 
 use super::database::{StoreFile, run_blocking};
-use super::shared_state::SharedState;
+use super::shared_state::{SharedState, SnapshotSizes};
 use super::snapshot::{self, FleetSnapshot, Replace};
 use super::{LogEntry, NodeId, StoreError, TypeConfig};
 use crate::state::{CommandResult, FleetState};
@@ -114,6 +114,7 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
         self.snapshot_sequence += 1;
         FleetSnapshotBuilder {
             database: Arc::clone(&self.database),
+            shared: self.shared.clone(),
             snapshot: FleetSnapshot {
                 last_applied: self.last_applied,
                 last_membership: self.last_membership.clone(),
@@ -136,6 +137,7 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
         snapshot: Box<Cursor<Vec<u8>>>,
     ) -> Result<(), StorageError<NodeId>> {
         let bytes = snapshot.into_inner();
+        let snapshot_bytes = bytes.len() as u64;
         let decoded = FleetSnapshot::decode(meta, &bytes)
             .map_err(|error| StorageIOError::read_snapshot(Some(meta.signature()), &error))?;
         let owned_meta = meta.clone();
@@ -146,6 +148,10 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
         .map_err(|error| StorageIOError::write_snapshot(Some(meta.signature()), &error))?;
         self.last_applied = meta.last_log_id;
         self.last_membership = meta.last_membership.clone();
+        self.shared.record_snapshot_sizes(SnapshotSizes {
+            state_bytes: json_size(&decoded.state),
+            snapshot_bytes,
+        });
         self.shared.replace(
             decoded.state,
             meta.last_log_id.map_or(0, |log_id| log_id.index),
@@ -172,6 +178,7 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
 #[derive(Debug)]
 pub struct FleetSnapshotBuilder {
     database: Arc<StoreFile>,
+    shared: SharedState,
     snapshot: FleetSnapshot,
     sequence: u64,
 }
@@ -190,6 +197,10 @@ impl RaftSnapshotBuilder<TypeConfig> for FleetSnapshotBuilder {
         };
         let bytes = super::database::encode(&self.snapshot, "snapshot")
             .map_err(|error| StorageIOError::write_snapshot(Some(meta.signature()), &error))?;
+        self.shared.record_snapshot_sizes(SnapshotSizes {
+            state_bytes: json_size(&self.snapshot.state),
+            snapshot_bytes: bytes.len() as u64,
+        });
         let (owned_meta, owned_bytes) = (meta.clone(), bytes.clone());
         let saved = run_blocking(&self.database, move |database| {
             snapshot::save(database, &owned_meta, &owned_bytes, Replace::IfOlder)
@@ -205,5 +216,26 @@ impl RaftSnapshotBuilder<TypeConfig> for FleetSnapshotBuilder {
             meta,
             snapshot: Box::new(Cursor::new(bytes)),
         })
+    }
+}
+
+/// The length of `value`'s JSON, counted without keeping the bytes.
+fn json_size<T: serde::Serialize>(value: &T) -> u64 {
+    struct Counter(u64);
+    impl std::io::Write for Counter {
+        fn write(&mut self, buffer: &[u8]) -> std::io::Result<usize> {
+            self.0 += buffer.len() as u64;
+            Ok(buffer.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut counter = Counter(0);
+    // Writing to the counter cannot fail and the state always serializes
+    // (it is written as the snapshot just before); a failure counts as 0.
+    match serde_json::to_writer(&mut counter, value) {
+        Ok(()) => counter.0,
+        Err(_) => 0,
     }
 }

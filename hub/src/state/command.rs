@@ -211,6 +211,19 @@ pub enum Command {
         /// When the new certificate expires (Unix milliseconds).
         expires_at_ms: u64,
     },
+    /// The leader trims history past the retention limits (see
+    /// `state/retention.rs`). Applying drops only what is not referenced
+    /// when it applies.
+    Trim {
+        /// Revisions to drop (commit ids).
+        revisions: Vec<String>,
+        /// Finished rollouts to drop (ids).
+        rollouts: Vec<u64>,
+        /// Audit entries up to this sequence number go (0: none).
+        audit_through_sequence: u64,
+        /// When the leader decided (Unix milliseconds).
+        at_ms: u64,
+    },
 }
 
 /// One cluster's new status inside [`Command::ReportStatuses`].

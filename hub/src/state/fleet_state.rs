@@ -38,6 +38,10 @@ pub struct FleetState {
     /// The hub's nodes by Raft node id.
     #[serde(default)]
     pub hub_nodes: BTreeMap<u64, HubNodeRecord>,
+    /// The sequence number of the last audit entry trimmed (0 before any):
+    /// new entries are numbered after it even when every entry is gone.
+    #[serde(default)]
+    pub audit_trimmed_through: u64,
 }
 
 impl FleetState {
@@ -186,6 +190,12 @@ impl FleetState {
                 at_ms,
                 expires_at_ms,
             } => self.renew_certificate(cluster, previous_serial, serial, *at_ms, *expires_at_ms),
+            Command::Trim {
+                revisions,
+                rollouts,
+                audit_through_sequence,
+                at_ms: _,
+            } => self.trim(revisions, rollouts, *audit_through_sequence),
         }
     }
 
@@ -311,7 +321,11 @@ impl FleetState {
     }
 
     pub(super) fn audit(&mut self, actor: &str, at_ms: u64, action: String) {
-        let sequence = self.audit.len() as u64 + 1;
+        let sequence = self
+            .audit
+            .last()
+            .map_or(self.audit_trimmed_through, |entry| entry.sequence)
+            + 1;
         self.audit.push(AuditEntry {
             sequence,
             at_ms,

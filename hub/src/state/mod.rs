@@ -11,6 +11,7 @@ mod fleet_state;
 mod hub_nodes;
 mod records;
 mod renewal;
+mod retention;
 mod rollout;
 pub mod rollout_transitions;
 
@@ -21,6 +22,7 @@ pub use records::{
     AgentRecord, AppStatusRecord, AuditEntry, ClusterRecord, ClusterStatus, HealthState,
     RevisionRecord, RevisionVerdict, TokenRecord,
 };
+pub use retention::RetentionLimits;
 pub use rollout::{
     FailurePolicy, OperatorAction, PlannedWave, Rollout, RolloutCluster, RolloutPlan, RolloutState,
     RolloutWave, WaveState,

@@ -123,7 +123,7 @@ pub struct ClusterRecord {
     pub last_report_ms: Option<u64>,
 }
 
-/// One operator action, kept forever.
+/// One operator action, kept within the audit retention limits.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEntry {
     /// Position in the audit log.

@@ -27,6 +27,8 @@ pub struct BenchHub {
     webhook_secret: Vec<u8>,
     /// Its log file.
     pub log: PathBuf,
+    /// Its data directory (Raft's redb file is `raft/raft.redb` in it).
+    pub data_dir: PathBuf,
 }
 
 impl Drop for BenchHub {
@@ -57,6 +59,17 @@ impl BenchHub {
     /// `repository` (branch main, polled hourly: the webhook drives it) and
     /// starts it.
     pub async fn start(directory: &Path, repository: &Path, binary: &Path) -> anyhow::Result<Self> {
+        Self::start_configured(directory, repository, binary, |_| {}).await
+    }
+
+    /// Like [`Self::start`], with `configure` changing hub.yaml's settings
+    /// before the hub starts.
+    pub async fn start_configured(
+        directory: &Path,
+        repository: &Path,
+        binary: &Path,
+        configure: impl FnOnce(&mut Config),
+    ) -> anyhow::Result<Self> {
         let grpc = free_address()?;
         let http = free_address()?;
         let fleetconfig = directory.join("fleetconfig.yaml");
@@ -76,7 +89,10 @@ impl BenchHub {
             context: "bench".to_owned(),
         })?;
         let config_path = hub_dir.join("hub.yaml");
-        let config = Config::load(&config_path)?;
+        let mut config = Config::load(&config_path)?;
+        configure(&mut config);
+        config.save(&config_path)?;
+        let data_dir = config.data_dir.clone();
         let webhook_secret = std::fs::read_to_string(&config.git.webhook_secret_file)?
             .trim()
             .as_bytes()
@@ -109,6 +125,7 @@ impl BenchHub {
             ca_pem,
             webhook_secret,
             log,
+            data_dir,
         };
         hub.wait_ready().await?;
         Ok(hub)
@@ -162,11 +179,16 @@ impl BenchHub {
 
     /// The Raft commit index, from `/metrics`.
     pub async fn commit_index(&self) -> anyhow::Result<u64> {
+        self.metric("fleet_hub_raft_commit_index").await
+    }
+
+    /// A whole-number gauge or counter from `/metrics`, by its full name.
+    pub async fn metric(&self, name: &str) -> anyhow::Result<u64> {
         let (_, body) = crate::hub_http::request(self.http, "GET", "/metrics", &[], b"").await?;
         body.lines()
-            .find_map(|line| line.strip_prefix("fleet_hub_raft_commit_index "))
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
             .and_then(|value| value.trim().parse().ok())
-            .context("the hub's /metrics has no fleet_hub_raft_commit_index")
+            .with_context(|| format!("the hub's /metrics has no {name}"))
     }
 }
 

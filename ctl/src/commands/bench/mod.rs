@@ -10,6 +10,7 @@ pub mod gen_fleet;
 pub mod proc_stats;
 pub mod receipts;
 pub mod render;
+pub mod retention;
 pub mod rollout;
 pub mod rollout_figures;
 pub mod simulated_agent;

@@ -377,7 +377,7 @@ async fn render_errors(
 }
 
 /// The revisions the hub recorded.
-async fn revisions(
+pub(super) async fn revisions(
     admin: &mut AdminServiceClient<Channel>,
 ) -> anyhow::Result<Vec<fleet_proto::RevisionSummary>> {
     Ok(admin
@@ -455,7 +455,11 @@ async fn wait_all_converged(
     }
 }
 
-async fn wait_until<F, Fut>(what: &str, within: Duration, mut done: F) -> anyhow::Result<()>
+pub(super) async fn wait_until<F, Fut>(
+    what: &str,
+    within: Duration,
+    mut done: F,
+) -> anyhow::Result<()>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
@@ -470,11 +474,11 @@ where
     Ok(())
 }
 
-fn progress(message: std::fmt::Arguments<'_>) {
+pub(super) fn progress(message: std::fmt::Arguments<'_>) {
     eprintln!("bench: {message}");
 }
 
-fn elapsed_ms(since: Instant) -> u64 {
+pub(super) fn elapsed_ms(since: Instant) -> u64 {
     u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
 
@@ -482,7 +486,7 @@ fn mib(bytes: u64) -> f64 {
     bytes as f64 / (1024.0 * 1024.0)
 }
 
-fn path_text(path: &Path) -> anyhow::Result<&str> {
+pub(super) fn path_text(path: &Path) -> anyhow::Result<&str> {
     path.to_str()
         .context("the temporary directory's path is not UTF-8")
 }

@@ -39,7 +39,7 @@ pub async fn run(args: &HubReadArgs) -> Result<(), CliError> {
         .collect::<Result<Vec<_>, _>>()
         .map_err(anyhow::Error::from)?;
     let audit = client
-        .audit_log(AuditLogRequest {})
+        .audit_log(AuditLogRequest::default())
         .await
         .map_err(status_error)?
         .into_inner()
