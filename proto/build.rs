@@ -16,6 +16,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build_client(true)
         .build_server(true)
         .codec_path("crate::codec::CompactCodec")
+        // fleetctl prints rollouts as JSON/YAML straight from the wire types,
+        // with the camelCase names it has always used.
+        .type_attribute(
+            ".fleet.v1.RolloutView",
+            "#[derive(serde::Serialize)] #[serde(rename_all = \"camelCase\")]",
+        )
+        .type_attribute(
+            ".fleet.v1.WaveView",
+            "#[derive(serde::Serialize)] #[serde(rename_all = \"camelCase\")]",
+        )
+        .type_attribute(
+            ".fleet.v1.ClusterInWave",
+            "#[derive(serde::Serialize)] #[serde(rename_all = \"camelCase\")]",
+        )
         .compile_fds(descriptors)?;
     Ok(())
 }

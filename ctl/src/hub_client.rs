@@ -8,7 +8,7 @@
 use std::path::Path;
 
 use anyhow::Context as _;
-use fleet_hub::client_config::{ClientConfig, Context};
+use fleet_client::{ClientConfig, Context};
 use fleet_proto::MAX_MESSAGE_BYTES;
 use fleet_proto::admin_service_client::AdminServiceClient;
 use fleet_proto::membership_service_client::MembershipServiceClient;

@@ -5,6 +5,7 @@
 //! progress to stderr; `-o json|yaml` for machines.
 
 mod cli;
+mod clock;
 mod commands;
 mod error;
 mod git_cli;

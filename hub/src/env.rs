@@ -8,4 +8,4 @@ pub const LOG: &str = "FLEET_HUB_LOG";
 pub const LOG_FORMAT: &str = "FLEET_HUB_LOG_FORMAT";
 /// Path of fleetctl's configuration file that `fleet-hub init` writes into
 /// (the same variable fleetctl reads).
-pub const FLEETCONFIG: &str = "FLEETCONFIG";
+pub const FLEETCONFIG: &str = fleet_client::FLEETCONFIG;

@@ -8,13 +8,13 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use fleet_core::model::FleetDuration;
 
-use crate::client_config::{ClientConfig, Context};
 use crate::config::{
     Config, EnrollmentConfig, GitConfig, NodeConfig, RaftConfig, RenderConfig, ServerConfig,
     TlsConfig,
 };
 use crate::pki::{CertificateAuthority, Identity, SecretToken};
 use crate::private_files::{create_private_directory, write_file};
+use fleet_client::{ClientConfig, Context};
 
 /// Validity of node and admin certificates.
 const NODE_CERTIFICATE_VALIDITY: Duration = Duration::from_secs(365 * 24 * 3600);

@@ -17,12 +17,12 @@ use fleet_proto::JoinRequest;
 use fleet_proto::membership_service_client::MembershipServiceClient;
 use tonic::transport::{Certificate, ClientTlsConfig, Endpoint};
 
-use crate::client_config::ClientConfig;
 use crate::config::{
     Config, EnrollmentConfig, GitConfig, NodeConfig, RaftConfig, RenderConfig, ServerConfig,
     TlsConfig,
 };
 use crate::private_files::{create_private_directory, write_file};
+use fleet_client::ClientConfig;
 
 /// Resolved arguments of `fleet-hub init --join`.
 #[derive(Debug, Clone)]
@@ -188,7 +188,7 @@ pub async fn run(settings: &JoinSettings) -> anyhow::Result<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::client_config::Context;
+    use fleet_client::Context;
 
     fn context(name: &str, endpoints: &[&str]) -> Context {
         Context {

@@ -14,7 +14,6 @@
 
 pub mod api;
 pub mod app;
-pub mod client_config;
 pub mod clock;
 pub mod config;
 pub mod connections;

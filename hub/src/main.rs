@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use fleet_client::ClientConfig;
 use fleet_core::model::FleetDuration;
-use fleet_hub::client_config::ClientConfig;
 use fleet_hub::config::Config;
 use fleet_hub::env;
 use fleet_hub::init::{InitSettings, advertise, run as init};

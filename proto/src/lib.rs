@@ -2,9 +2,10 @@
 //!
 //! The wire contract between the fleet hub, its agents and `fleetctl`:
 //! `proto/fleet/v1/{agent,admin,raft}.proto`, the tonic/prost code generated
-//! from them at build time (by protox, no `protoc` needed), and [`convert`]
-//! (wire <-> `fleet-core` types, one file per type). It is the only crate that
-//! knows both the wire types and the core model.
+//! from them at build time (by protox, no `protoc` needed). It depends on no
+//! other fleet crate: the core → wire conversion of desired state lives in the
+//! hub (`hub/src/api/desired_state/convert.rs`), so the agent, which needs
+//! only the wire, does not link `fleet-core` (and with it libgit2).
 
 #[allow(
     missing_docs,
@@ -19,7 +20,6 @@ mod generated {
 }
 
 pub mod codec;
-pub mod convert;
 
 pub use generated::*;
 

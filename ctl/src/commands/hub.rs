@@ -46,7 +46,7 @@ pub async fn join_token(args: &JoinTokenArgs) -> Result<(), CliError> {
         "single-use join token; it expires in {}s. On the new node: fleet-hub init --join https://HUB:PORT --join-token TOKEN --join-ca ca.crt --name NODE --node-id N --address HOST:PORT",
         response
             .expires_at_ms
-            .saturating_sub(fleet_hub::clock::now_ms())
+            .saturating_sub(crate::clock::now_ms())
             / 1000
     );
     Ok(())

@@ -1,7 +1,7 @@
 //! `fleetctl status` and `fleetctl clusters`: the hub's view of every cluster.
 
 use comfy_table::Table;
-use fleet_proto::{ClusterSummary, ListClustersRequest};
+use fleet_proto::{ClusterSummary, Health, ListClustersRequest};
 use serde::Serialize;
 
 use crate::cli::{HubReadArgs, StatusArgs};
@@ -47,7 +47,7 @@ impl From<ClusterSummary> for ClusterRow {
             target_digest: cluster.target_digest,
             applied_revision: cluster.applied_revision,
             applied_digest: cluster.applied_digest,
-            health: cluster.health,
+            health: health_name(cluster.health).to_owned(),
             drift_count: cluster.drift_count,
             last_seen_ms: cluster.last_seen_ms,
             message: cluster.message,
@@ -70,6 +70,18 @@ async fn rows(args: &HubReadArgs) -> Result<Vec<ClusterRow>, CliError> {
         .collect())
 }
 
+/// The health as fleetctl has always printed it ("Healthy", …): the
+/// `Health` enum's name without its prefix, in CamelCase.
+fn health_name(health: i32) -> &'static str {
+    match Health::try_from(health).unwrap_or(Health::Unknown) {
+        Health::Healthy => "Healthy",
+        Health::Progressing => "Progressing",
+        Health::Degraded => "Degraded",
+        Health::Missing => "Missing",
+        Health::Unknown | Health::Unspecified => "Unknown",
+    }
+}
+
 fn short(revision: &str) -> String {
     if revision.is_empty() {
         "-".to_owned()
@@ -82,7 +94,7 @@ fn ago(last_seen_ms: u64) -> String {
     if last_seen_ms == 0 {
         return "never".to_owned();
     }
-    let seconds = fleet_hub::clock::now_ms().saturating_sub(last_seen_ms) / 1000;
+    let seconds = crate::clock::now_ms().saturating_sub(last_seen_ms) / 1000;
     format!("{seconds}s ago")
 }
 

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use fleet_proto::admin_service_server::AdminService;
 use fleet_proto::{
     AuditEntry, AuditLogRequest, AuditLogResponse, ClusterSummary, CreateTokenRequest,
-    CreateTokenResponse, ListClustersRequest, ListClustersResponse, ListRevisionsRequest,
+    CreateTokenResponse, Health, ListClustersRequest, ListClustersResponse, ListRevisionsRequest,
     ListRevisionsResponse, RefreshRequest, RefreshResponse, RevisionSummary, RevokeClusterRequest,
     RevokeClusterResponse, RolloutActionRequest, RolloutActionResponse, RolloutHistoryRequest,
     RolloutHistoryResponse, RolloutStatusRequest, RolloutStatusResponse,
@@ -159,11 +159,8 @@ impl AdminService for AdminApi {
                         target_digest: record.target_digest.clone(),
                         applied_revision: status.applied_revision.clone(),
                         applied_digest: status.applied_digest.clone(),
-                        health: if record.status.is_some() {
-                            format!("{:?}", status.health)
-                        } else {
-                            format!("{:?}", HealthState::Unknown)
-                        },
+                        health: wire_health(record.status.as_ref().map(|status| status.health))
+                            as i32,
                         drift_count: status.drift_count,
                         last_seen_ms: record.last_report_ms.unwrap_or(0),
                         message: status.message.clone(),
@@ -296,7 +293,7 @@ impl AdminService for AdminApi {
     ) -> Result<Response<RolloutStatusResponse>, Status> {
         require_admin(&request)?;
         Ok(Response::new(RolloutStatusResponse {
-            view_json: self.current_view().unwrap_or_default(),
+            rollout: self.current_view(),
         }))
     }
 
@@ -306,17 +303,15 @@ impl AdminService for AdminApi {
     ) -> Result<Response<RolloutHistoryResponse>, Status> {
         require_admin(&request)?;
         let now = now_ms();
-        let views_json = self.context.store.read(|state| {
+        let rollouts = self.context.store.read(|state| {
             state
                 .rollouts
                 .iter()
                 .rev()
-                .map(|rollout| {
-                    serde_json::to_string(&RolloutView::of(state, rollout, now)).unwrap_or_default()
-                })
+                .map(|rollout| RolloutView::of(state, rollout, now).to_wire())
                 .collect()
         });
-        Ok(Response::new(RolloutHistoryResponse { views_json }))
+        Ok(Response::new(RolloutHistoryResponse { rollouts }))
     }
 
     async fn rollout_action(
@@ -380,22 +375,32 @@ impl AdminService for AdminApi {
             return Err(Status::failed_precondition(reason));
         }
         Ok(Response::new(RolloutActionResponse {
-            view_json: self.current_view().unwrap_or_default(),
+            rollout: self.current_view(),
         }))
     }
 }
 
 impl AdminApi {
-    /// JSON of the active rollout, else the latest one.
-    fn current_view(&self) -> Option<String> {
+    /// The active rollout, else the latest one.
+    fn current_view(&self) -> Option<fleet_proto::RolloutView> {
         let now = now_ms();
         self.context.store.read(|state| {
             state
                 .active_rollout()
                 .or_else(|| state.rollouts.last())
-                .and_then(|rollout| {
-                    serde_json::to_string(&RolloutView::of(state, rollout, now)).ok()
-                })
+                .map(|rollout| RolloutView::of(state, rollout, now).to_wire())
         })
+    }
+}
+
+/// A cluster's last reported health on the wire; unknown before its first
+/// report.
+fn wire_health(health: Option<HealthState>) -> Health {
+    match health {
+        None | Some(HealthState::Unknown) => Health::Unknown,
+        Some(HealthState::Healthy) => Health::Healthy,
+        Some(HealthState::Progressing) => Health::Progressing,
+        Some(HealthState::Degraded) => Health::Degraded,
+        Some(HealthState::Missing) => Health::Missing,
     }
 }

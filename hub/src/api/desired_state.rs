@@ -14,10 +14,13 @@ use std::sync::{Arc, Mutex, Weak};
 
 use anyhow::Context as _;
 use fleet_core::{ClusterRender, FleetRepository, Renderer};
-use fleet_proto::convert::{desired_state_without_objects, manifests};
 use fleet_proto::{AppDesiredState, DesiredState, Manifest};
 
 use crate::git::GitMirror;
+
+mod convert;
+
+use convert::{desired_state_without_objects, manifests};
 
 /// Revisions whose renderers are kept (a rollout needs the old and the new).
 const RECENT_REVISIONS: usize = 4;

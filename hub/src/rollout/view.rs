@@ -148,3 +148,54 @@ impl RolloutView {
         }
     }
 }
+
+impl RolloutView {
+    /// The wire form fleetctl and other admin clients receive.
+    pub fn to_wire(&self) -> fleet_proto::RolloutView {
+        fleet_proto::RolloutView {
+            id: self.id,
+            revision: self.revision.clone(),
+            summary: self.summary.clone(),
+            state: self.state.clone(),
+            reason: self.reason.clone(),
+            started_at_ms: self.started_at_ms,
+            finished_at_ms: self.finished_at_ms,
+            waves: self.waves.iter().map(WaveView::to_wire).collect(),
+        }
+    }
+}
+
+impl WaveView {
+    /// The wire form of one wave.
+    pub fn to_wire(&self) -> fleet_proto::WaveView {
+        let count = |count: usize| u32::try_from(count).unwrap_or(u32::MAX);
+        fleet_proto::WaveView {
+            name: self.name.clone(),
+            state: self.state.clone(),
+            manual: self.manual,
+            approved: self.approved,
+            converged: count(self.converged),
+            total: count(self.total),
+            bake_left_ms: self.bake_left_ms,
+            failures: self.failures.clone(),
+            note: self.note.clone(),
+            started_at_ms: self.started_at_ms,
+            finished_at_ms: self.finished_at_ms,
+            clusters: self.clusters.iter().map(ClusterView::to_wire).collect(),
+        }
+    }
+}
+
+impl ClusterView {
+    /// The wire form of one cluster of a wave.
+    pub fn to_wire(&self) -> fleet_proto::ClusterInWave {
+        fleet_proto::ClusterInWave {
+            name: self.name.clone(),
+            changes: self.changes,
+            released: self.released,
+            converged: self.converged,
+            failure: self.failure.clone(),
+            released_at_ms: self.released_at_ms,
+        }
+    }
+}

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use fleet_agent::install::{DEFAULT_IMAGE, DEFAULT_NAMESPACE, InstallSpec, manifests};
-use fleet_hub::client_config::ClientConfig;
+use fleet_client::ClientConfig;
 use fleet_proto::{CreateTokenRequest, ListClustersRequest};
 
 use crate::cli::AgentInstallArgs;

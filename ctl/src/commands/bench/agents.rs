@@ -87,7 +87,7 @@ pub async fn run(args: &BenchAgentsArgs) -> Result<(), CliError> {
             converged += usize::from(
                 !cluster.target_digest.is_empty()
                     && cluster.applied_digest == cluster.target_digest
-                    && cluster.health == "Healthy",
+                    && cluster.health == fleet_proto::Health::Healthy as i32,
             );
         }
         eprintln!(

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use fleet_hub::clock::now_ms;
-use fleet_hub::rollout::RolloutView;
+use fleet_proto::RolloutView;
 use fleet_proto::admin_service_client::AdminServiceClient;
 use fleet_proto::{ListClustersRequest, ListRevisionsRequest, RolloutStatusRequest};
 use tonic::transport::Channel;
@@ -229,7 +229,7 @@ async fn measure(args: &BenchRolloutArgs) -> anyhow::Result<RolloutFigures> {
             .iter()
             .map(|wave| WaveFigure {
                 name: wave.name.clone(),
-                clusters: wave.total,
+                clusters: wave.total as usize,
                 duration_ms: wave
                     .started_at_ms
                     .zip(wave.finished_at_ms)
@@ -412,18 +412,12 @@ async fn list_clusters(
 async fn rollout_view(
     admin: &mut AdminServiceClient<Channel>,
 ) -> anyhow::Result<Option<RolloutView>> {
-    let json = admin
+    Ok(admin
         .rollout_status(RolloutStatusRequest {})
         .await
         .context("reading the rollout status")?
         .into_inner()
-        .view_json;
-    if json.is_empty() {
-        return Ok(None);
-    }
-    Ok(Some(
-        serde_json::from_str(&json).context("parsing the rollout view")?,
-    ))
+        .rollout)
 }
 
 /// Waits until every cluster reports its target digest applied and Healthy.
@@ -439,7 +433,7 @@ async fn wait_all_converged(
             .filter(|cluster| {
                 cluster.target_digest.is_empty()
                     || cluster.applied_digest != cluster.target_digest
-                    || cluster.health != "Healthy"
+                    || cluster.health != fleet_proto::Health::Healthy as i32
             })
             .count();
         if waiting == 0 {

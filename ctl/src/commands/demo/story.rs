@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context as _, bail};
-use fleet_hub::rollout::RolloutView;
+use anyhow::bail;
+use fleet_proto::RolloutView;
 use fleet_proto::{
     ClusterSummary, ListClustersRequest, RolloutActionRequest, RolloutStatusRequest,
 };
@@ -239,7 +239,7 @@ async fn story(world: &World, narrator: &mut Narrator, args: &DemoArgs) -> anyho
 fn synced_and_healthy(cluster: &ClusterSummary) -> bool {
     !cluster.target_digest.is_empty()
         && cluster.target_digest == cluster.applied_digest
-        && cluster.health == "Healthy"
+        && cluster.health == fleet_proto::Health::Healthy as i32
 }
 
 async fn clusters(world: &World) -> anyhow::Result<Vec<ClusterSummary>> {
@@ -253,19 +253,13 @@ async fn clusters(world: &World) -> anyhow::Result<Vec<ClusterSummary>> {
 }
 
 async fn rollout(world: &World) -> anyhow::Result<Option<RolloutView>> {
-    let json = world
+    Ok(world
         .admin()
         .await?
         .rollout_status(RolloutStatusRequest {})
         .await?
         .into_inner()
-        .view_json;
-    if json.is_empty() {
-        return Ok(None);
-    }
-    Ok(Some(
-        serde_json::from_str(&json).context("reading the rollout view")?,
-    ))
+        .rollout)
 }
 
 /// Prints wave changes of the rollout of `revision` until `done` says so.

@@ -1,6 +1,5 @@
 //! `fleetctl rollout promote | pause | resume | rollback`.
 
-use fleet_hub::rollout::RolloutView;
 use fleet_proto::RolloutActionRequest;
 
 use super::show::human;
@@ -26,10 +25,8 @@ pub async fn run(
         .map_err(status_error)?
         .into_inner();
     println!("{action}: done");
-    if !response.view_json.is_empty() {
-        let view: RolloutView =
-            serde_json::from_str(&response.view_json).map_err(anyhow::Error::from)?;
-        print!("{}", human(&view, fleet_hub::clock::now_ms()));
+    if let Some(view) = response.rollout {
+        print!("{}", human(&view, crate::clock::now_ms()));
     }
     Ok(())
 }

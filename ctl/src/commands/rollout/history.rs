@@ -1,7 +1,6 @@
 //! `fleetctl rollout history`: past rollouts and the audit log.
 
-use fleet_hub::rollout::RolloutView;
-use fleet_proto::{AuditLogRequest, RolloutHistoryRequest};
+use fleet_proto::{AuditLogRequest, RolloutHistoryRequest, RolloutView};
 use serde::Serialize;
 
 use super::show::human;
@@ -27,17 +26,12 @@ struct AuditRow {
 
 pub async fn run(args: &HubReadArgs) -> Result<(), CliError> {
     let mut client = admin_client(&args.hub).await?;
-    let views = client
+    let rollouts = client
         .rollout_history(RolloutHistoryRequest {})
         .await
         .map_err(status_error)?
         .into_inner()
-        .views_json;
-    let rollouts = views
-        .iter()
-        .map(|json| serde_json::from_str::<RolloutView>(json))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(anyhow::Error::from)?;
+        .rollouts;
     let audit = client
         .audit_log(AuditLogRequest::default())
         .await
@@ -57,7 +51,7 @@ pub async fn run(args: &HubReadArgs) -> Result<(), CliError> {
         print_structured(&history, args.output)?;
         return Ok(());
     }
-    let now = fleet_hub::clock::now_ms();
+    let now = crate::clock::now_ms();
     for view in &history.rollouts {
         print!("{}", human(view, now));
         println!();

@@ -2,11 +2,12 @@
 
 use std::fmt::Write as _;
 
-use fleet_hub::rollout::RolloutView;
+use fleet_proto::RolloutView;
 
 const BAR_WIDTH: usize = 20;
 
-fn bar(done: usize, total: usize) -> String {
+fn bar(done: u32, total: u32) -> String {
+    let (done, total) = (done as usize, total as usize);
     let filled = (done * BAR_WIDTH)
         .checked_div(total)
         .unwrap_or(BAR_WIDTH)

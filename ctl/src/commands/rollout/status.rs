@@ -3,7 +3,6 @@
 use std::io::IsTerminal as _;
 use std::time::Duration;
 
-use fleet_hub::rollout::RolloutView;
 use fleet_proto::RolloutStatusRequest;
 
 use super::show::human;
@@ -25,17 +24,15 @@ pub async fn run(args: &RolloutStatusArgs) -> Result<(), CliError> {
             .await
             .map_err(status_error)?
             .into_inner();
-        if response.view_json.is_empty() {
+        let Some(view) = response.rollout else {
             println!("no rollout yet");
             return Ok(());
-        }
-        let view: RolloutView =
-            serde_json::from_str(&response.view_json).map_err(anyhow::Error::from)?;
+        };
         let active = matches!(view.state.as_str(), "Progressing" | "Paused");
         if args.read.output != OutputFormat::Table {
             print_structured(&view, args.read.output)?;
         } else {
-            let shown = human(&view, fleet_hub::clock::now_ms());
+            let shown = human(&view, crate::clock::now_ms());
             if terminal && args.watch {
                 print!("\x1b[2J\x1b[H{shown}");
             } else if shown != last_shown {

@@ -33,7 +33,7 @@ pub async fn run(args: &TokenCreateArgs) -> Result<(), CliError> {
             response.cluster,
             response
                 .expires_at_ms
-                .saturating_sub(fleet_hub::clock::now_ms())
+                .saturating_sub(crate::clock::now_ms())
                 / 1000
         );
         return Ok(());

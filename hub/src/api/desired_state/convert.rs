@@ -1,22 +1,14 @@
-//! `ClusterRender` (core) → `DesiredState` (wire).
+//! `ClusterRender` (core) → `DesiredState` (wire). It lives in the hub, the
+//! only crate that knows both the core model and the wire types, so that
+//! `fleet-proto` (and with it the agent) does not depend on `fleet-core`.
 
 use fleet_core::ClusterRender;
 use fleet_core::render::AppRender;
-
-use crate::{AppDesiredState, DesiredState, IgnoreDifference, Manifest, SyncPolicy};
-
-/// The wire form of a cluster's rendered desired state.
-pub fn desired_state(render: &ClusterRender) -> DesiredState {
-    let mut state = desired_state_without_objects(render);
-    for (wire, app) in state.apps.iter_mut().zip(&render.apps) {
-        wire.objects = manifests(app);
-    }
-    state
-}
+use fleet_proto::{AppDesiredState, DesiredState, IgnoreDifference, Manifest, SyncPolicy};
 
 /// The wire form with every app's `objects` left empty — for callers that
 /// keep manifests apart (shared between clusters by app digest).
-pub fn desired_state_without_objects(render: &ClusterRender) -> DesiredState {
+pub(crate) fn desired_state_without_objects(render: &ClusterRender) -> DesiredState {
     DesiredState {
         cluster: render.cluster.clone(),
         revision: render.revision.clone().unwrap_or_default(),
@@ -56,7 +48,7 @@ pub fn desired_state_without_objects(render: &ClusterRender) -> DesiredState {
 }
 
 /// An app's objects as wire manifests (canonical JSON), in apply order.
-pub fn manifests(app: &AppRender) -> Vec<Manifest> {
+pub(crate) fn manifests(app: &AppRender) -> Vec<Manifest> {
     app.objects
         .iter()
         .map(|object| Manifest {
@@ -74,7 +66,7 @@ mod tests {
     use fleet_core::model::{FleetDuration, SyncPolicy};
     use fleet_core::render::AppRender;
 
-    use super::desired_state;
+    use super::desired_state_without_objects;
 
     fn with_timeout(timeout: Option<Duration>) -> ClusterRender {
         ClusterRender {
@@ -100,12 +92,16 @@ mod tests {
 
     #[test]
     fn health_timeouts_round_up_to_whole_seconds_and_the_namespace_travels() {
-        let seconds =
-            |timeout| desired_state(&with_timeout(timeout)).apps[0].health_timeout_seconds;
+        let seconds = |timeout| {
+            desired_state_without_objects(&with_timeout(timeout)).apps[0].health_timeout_seconds
+        };
         assert_eq!(seconds(None), 0, "no timeout");
         assert_eq!(seconds(Some(Duration::from_millis(1500))), 2);
         assert_eq!(seconds(Some(Duration::from_millis(200))), 1, "never 0");
         assert_eq!(seconds(Some(Duration::from_secs(300))), 300);
-        assert_eq!(desired_state(&with_timeout(None)).apps[0].namespace, "web");
+        assert_eq!(
+            desired_state_without_objects(&with_timeout(None)).apps[0].namespace,
+            "web"
+        );
     }
 }

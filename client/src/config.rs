@@ -8,6 +8,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+/// The environment variable naming the file when `--fleetconfig` is not given.
+pub const FLEETCONFIG: &str = "FLEETCONFIG";
+
 /// The file's default location under the home directory.
 pub const DEFAULT_RELATIVE_PATH: &str = ".fleet/config.yaml";
 
@@ -70,9 +73,7 @@ impl ClientConfig {
         if let Some(path) = explicit {
             return Ok(path.to_owned());
         }
-        if let Some(path) =
-            std::env::var_os(crate::env::FLEETCONFIG).filter(|value| !value.is_empty())
-        {
+        if let Some(path) = std::env::var_os(FLEETCONFIG).filter(|value| !value.is_empty()) {
             return Ok(PathBuf::from(path));
         }
         std::env::var_os("HOME")
