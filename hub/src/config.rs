@@ -87,7 +87,6 @@ impl Default for ServerConfig {
     }
 }
 
-
 /// What the replicated state keeps (`retention:` in hub.yaml). The leader
 /// trims the rest after each Git sync (see docs/architecture.md,
 /// "Retention").
