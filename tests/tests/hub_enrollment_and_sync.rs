@@ -31,6 +31,20 @@ fn revisions(hub: &HubProcess) -> Vec<Value> {
         .clone()
 }
 
+/// `fleetctl refresh` records `revision` as a new revision; its record.
+fn refreshed_record(hub: &HubProcess, revision: &str) -> Value {
+    let refreshed = hub.fleetctl(&["refresh"]).success();
+    assert!(
+        refreshed.stdout.contains("new revision"),
+        "{}",
+        refreshed.stdout
+    );
+    revisions(hub)
+        .into_iter()
+        .find(|record| record["revision"] == revision)
+        .unwrap()
+}
+
 fn clusters(hub: &HubProcess) -> Vec<Value> {
     let run = hub.fleetctl(&["status", "-o", "json"]).success();
     serde_json::from_str::<Value>(&run.stdout)
@@ -217,18 +231,7 @@ async fn a_commit_that_fails_to_render_is_recorded_with_its_errors_and_no_target
         "\ndata:\n  BROKEN: ${no.such.var}\n",
     );
     let broken = remote.commit_and_push("web: typo");
-    let refreshed = hub.fleetctl(&["refresh"]).success();
-    assert!(
-        refreshed.stdout.contains("new revision"),
-        "{}",
-        refreshed.stdout
-    );
-
-    let listed = revisions(&hub);
-    let record = listed
-        .iter()
-        .find(|revision| revision["revision"] == broken.as_str())
-        .unwrap();
+    let record = refreshed_record(&hub, &broken);
     assert_eq!(record["valid"], false);
     let errors: Vec<&str> = record["errors"]
         .as_array()
@@ -265,17 +268,7 @@ async fn a_pushed_tree_entry_that_climbs_out_makes_the_revision_invalid_naming_i
     let mut hub = HubProcess::init(remote.bare().to_str().unwrap(), NO_POLLING);
     hub.start();
     let crafted = remote.push_literal_entry("../../escaped.yaml", b"boom\n");
-    let refreshed = hub.fleetctl(&["refresh"]).success();
-    assert!(
-        refreshed.stdout.contains("new revision"),
-        "{}",
-        refreshed.stdout
-    );
-    let listed = revisions(&hub);
-    let record = listed
-        .iter()
-        .find(|revision| revision["revision"] == crafted.as_str())
-        .unwrap();
+    let record = refreshed_record(&hub, &crafted);
     assert_eq!(record["valid"], false, "{record}");
     let errors = record["errors"].to_string();
     assert!(
