@@ -51,6 +51,43 @@ pub fn git_with_input(directory: &Path, arguments: &[&str], input: &[u8]) -> Str
     String::from_utf8_lossy(&output.stdout).trim().to_owned()
 }
 
+/// Commits, on top of HEAD of the repository at `directory`, HEAD's tree plus
+/// one file entry named `name` at the root, written with
+/// `git hash-object -t tree --literally` so that any name (`../x`, `.git`)
+/// is taken as given, as an attacker's Git client could. Returns the new
+/// commit id (no branch moves).
+pub fn commit_with_literal_entry(directory: &Path, name: &str, content: &[u8]) -> String {
+    let blob = git_with_input(directory, &["hash-object", "-w", "--stdin"], content);
+    let mut entries: Vec<(String, String, String)> = git(directory, &["ls-tree", "HEAD"])
+        .lines()
+        .map(|line| {
+            let (info, entry_name) = line.split_once('\t').unwrap();
+            let mut words = info.split(' ');
+            let mode = words.next().unwrap().trim_start_matches('0').to_owned();
+            let id = words.nth(1).unwrap().to_owned();
+            (entry_name.to_owned(), mode, id)
+        })
+        .collect();
+    entries.push((name.to_owned(), "100644".to_owned(), blob));
+    entries.sort();
+    let mut bytes = Vec::new();
+    for (entry_name, mode, id) in &entries {
+        bytes.extend_from_slice(format!("{mode} {entry_name}\0").as_bytes());
+        for pair in id.as_bytes().chunks(2) {
+            bytes.push(u8::from_str_radix(std::str::from_utf8(pair).unwrap(), 16).unwrap());
+        }
+    }
+    let tree = git_with_input(
+        directory,
+        &["hash-object", "-t", "tree", "--literally", "-w", "--stdin"],
+        &bytes,
+    );
+    git(
+        directory,
+        &["commit-tree", &tree, "-p", "HEAD", "-m", "crafted"],
+    )
+}
+
 fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
@@ -174,35 +211,7 @@ impl FleetRemote {
     /// could; returns the commit id. The working clone's branch stays put.
     pub fn push_literal_entry(&self, name: &str, content: &[u8]) -> String {
         let work = self.work();
-        let blob = git_with_input(&work, &["hash-object", "-w", "--stdin"], content);
-        let mut entries: Vec<(String, String, String)> = git(&work, &["ls-tree", "HEAD"])
-            .lines()
-            .map(|line| {
-                let (info, entry_name) = line.split_once('\t').unwrap();
-                let mut words = info.split(' ');
-                let mode = words.next().unwrap().trim_start_matches('0').to_owned();
-                let id = words.nth(1).unwrap().to_owned();
-                (entry_name.to_owned(), mode, id)
-            })
-            .collect();
-        entries.push((name.to_owned(), "100644".to_owned(), blob));
-        entries.sort();
-        let mut bytes = Vec::new();
-        for (entry_name, mode, id) in &entries {
-            bytes.extend_from_slice(format!("{mode} {entry_name}\0").as_bytes());
-            for pair in id.as_bytes().chunks(2) {
-                bytes.push(u8::from_str_radix(std::str::from_utf8(pair).unwrap(), 16).unwrap());
-            }
-        }
-        let tree = git_with_input(
-            &work,
-            &["hash-object", "-t", "tree", "--literally", "-w", "--stdin"],
-            &bytes,
-        );
-        let commit = git(
-            &work,
-            &["commit-tree", &tree, "-p", "HEAD", "-m", "crafted"],
-        );
+        let commit = commit_with_literal_entry(&work, name, content);
         git(
             &work,
             &[

@@ -1,9 +1,17 @@
 //! Helpers shared by fleetctl's end-to-end tests: run the real binary, build
 //! real Git repositories with the `git` CLI.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    dead_code,
+    unused_imports,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+pub use fleet_tests::git_fixture::{commit_with_literal_entry, git};
 
 /// The workspace root.
 pub fn workspace() -> PathBuf {
@@ -52,25 +60,6 @@ pub fn fleetctl(arguments: &[&str]) -> Run {
         .output()
         .expect("fleetctl starts");
     Run::from(output)
-}
-
-/// Runs `git` in `directory` with a fixed identity; returns stdout.
-pub fn git(directory: &Path, arguments: &[&str]) -> String {
-    let output = Command::new("git")
-        .args(arguments)
-        .current_dir(directory)
-        .env("GIT_AUTHOR_NAME", "Test")
-        .env("GIT_AUTHOR_EMAIL", "test@fleet.invalid")
-        .env("GIT_COMMITTER_NAME", "Test")
-        .env("GIT_COMMITTER_EMAIL", "test@fleet.invalid")
-        .output()
-        .expect("git runs");
-    assert!(
-        output.status.success(),
-        "git {arguments:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).trim().to_owned()
 }
 
 /// Copies a directory tree (files only; symlinks are not expected here).
@@ -147,65 +136,4 @@ pub fn fleetctl_with_env(arguments: &[&str], environment: &[(&str, &Path)]) -> R
         command.env(name, value);
     }
     Run::from(command.output().expect("fleetctl starts"))
-}
-
-/// Runs `git` in `directory` with `input` on stdin; returns stdout.
-pub fn git_with_input(directory: &Path, arguments: &[&str], input: &[u8]) -> String {
-    use std::io::Write;
-    let mut child = Command::new("git")
-        .args(arguments)
-        .current_dir(directory)
-        .env("GIT_AUTHOR_NAME", "Test")
-        .env("GIT_AUTHOR_EMAIL", "test@fleet.invalid")
-        .env("GIT_COMMITTER_NAME", "Test")
-        .env("GIT_COMMITTER_EMAIL", "test@fleet.invalid")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(input).unwrap();
-    let output = child.wait_with_output().unwrap();
-    assert!(
-        output.status.success(),
-        "git {arguments:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).trim().to_owned()
-}
-
-/// Commits, on top of HEAD of the repository at `directory`, HEAD's tree plus
-/// one file entry named `name` at the root, written with
-/// `git hash-object -t tree --literally` so that any name (`../x`, `.git`)
-/// is taken as given. Returns the new commit id (no branch moves).
-pub fn commit_with_literal_entry(directory: &Path, name: &str, content: &[u8]) -> String {
-    let blob = git_with_input(directory, &["hash-object", "-w", "--stdin"], content);
-    let mut entries: Vec<(String, String, String)> = git(directory, &["ls-tree", "HEAD"])
-        .lines()
-        .map(|line| {
-            let (info, entry_name) = line.split_once('\t').unwrap();
-            let mut words = info.split(' ');
-            let mode = words.next().unwrap().trim_start_matches('0').to_owned();
-            let id = words.nth(1).unwrap().to_owned();
-            (entry_name.to_owned(), mode, id)
-        })
-        .collect();
-    entries.push((name.to_owned(), "100644".to_owned(), blob));
-    entries.sort();
-    let mut bytes = Vec::new();
-    for (entry_name, mode, id) in &entries {
-        bytes.extend_from_slice(format!("{mode} {entry_name}\0").as_bytes());
-        for pair in id.as_bytes().chunks(2) {
-            bytes.push(u8::from_str_radix(std::str::from_utf8(pair).unwrap(), 16).unwrap());
-        }
-    }
-    let tree = git_with_input(
-        directory,
-        &["hash-object", "-t", "tree", "--literally", "-w", "--stdin"],
-        &bytes,
-    );
-    git(
-        directory,
-        &["commit-tree", &tree, "-p", "HEAD", "-m", "crafted"],
-    )
 }
