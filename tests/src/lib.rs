@@ -22,3 +22,4 @@ pub mod sim_cluster;
 pub mod termination;
 pub mod test_random;
 pub mod tiny_fleet;
+pub mod tools;

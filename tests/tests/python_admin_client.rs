@@ -3,18 +3,17 @@
 //! `fleet-hub init` made, list the clusters (health as the `Health` enum) and
 //! read the rollout as typed messages — no JSON parsing anywhere.
 //!
-//! The venv lives under the target folder and is reused across runs; if it
-//! cannot be created (no python3, no network for `pip install grpcio
-//! grpcio-tools`), the test fails saying so.
+//! grpcio and grpcio-tools come from the venv `scripts/test-prereqs` makes
+//! (see `fleet_tests::tools`); without it the test fails saying so.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use fleet_tests::agent_client::{enroll, spawn_responder};
 use fleet_tests::git_fixture::{FleetRemote, examples};
 use fleet_tests::hub_process::HubProcess;
+use fleet_tests::tools::{venv_python, workspace};
 
 const CLUSTERS: [&str; 3] = ["dev-eu-1", "staging-eu-1", "prod-eu-1"];
 
@@ -42,10 +41,6 @@ with grpc.secure_channel(endpoint, credentials) as channel:
         print("no rollout")
 "#;
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
 fn run(command: &mut Command, what: &str) -> String {
     let output = command
         .output()
@@ -58,35 +53,6 @@ fn run(command: &mut Command, what: &str) -> String {
         String::from_utf8_lossy(&output.stderr)
     );
     String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-/// The venv's python, with grpcio and grpcio-tools installed (once).
-fn python() -> PathBuf {
-    let venv = workspace().join("target/python-admin-client-venv");
-    let python = venv.join("bin/python");
-    let ready = python.exists()
-        && Command::new(&python)
-            .args(["-c", "import grpc, grpc_tools"])
-            .status()
-            .is_ok_and(|status| status.success());
-    if !ready {
-        run(
-            Command::new("python3").arg("-m").arg("venv").arg(&venv),
-            "creating a Python venv (python3 -m venv) for the Python admin client",
-        );
-        run(
-            Command::new(&python).args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "grpcio",
-                "grpcio-tools",
-            ]),
-            "pip install grpcio grpcio-tools from PyPI for the Python admin client",
-        );
-    }
-    python
 }
 
 fn eventually(what: &str, mut check: impl FnMut() -> bool) {
@@ -102,7 +68,7 @@ fn eventually(what: &str, mut check: impl FnMut() -> bool) {
 
 #[test]
 fn a_python_client_lists_clusters_and_reads_a_rollout_from_the_protos() {
-    let python = python();
+    let python = venv_python();
     let stubs = tempfile::tempdir().unwrap();
     let protos = workspace().join("proto/proto");
     run(

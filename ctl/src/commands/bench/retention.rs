@@ -153,6 +153,14 @@ async fn measure(args: &BenchRetentionArgs) -> anyhow::Result<RetentionFigures> 
         )
         .await?;
         if checkpoints_wanted.contains(&commit) {
+            // The webhook's sync records the commit and then trims, and the
+            // listing above can land in between. A refresh takes the sync
+            // lock, so once it answers that trim is applied (and its own
+            // sync, of a known tip, only trims).
+            admin
+                .refresh(fleet_proto::RefreshRequest {})
+                .await
+                .context("refreshing before the checkpoint")?;
             let checkpoint = Checkpoint {
                 commits: commit,
                 revisions: revisions(&mut admin).await?.len(),

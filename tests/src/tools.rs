@@ -1,0 +1,49 @@
+//! External tools the tests start besides the workspace's own binaries:
+//! Debian packages (`age`, `prometheus`, `chromium`, `docker-registry`, …)
+//! and the Python venv with the PyPI tools (`sops`, grpcio, the Helm engine).
+//! `scripts/test-prereqs` installs all of them; a test that finds one missing
+//! fails saying so instead of skipping.
+
+use std::path::{Path, PathBuf};
+
+/// The workspace root.
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ is inside the workspace")
+        .to_owned()
+}
+
+/// The venv `scripts/test-prereqs` creates.
+pub fn venv() -> PathBuf {
+    workspace().join("target/test-tools/venv")
+}
+
+/// The venv's Python interpreter (grpcio, grpcio-tools, helm_python).
+pub fn venv_python() -> PathBuf {
+    require(venv().join("bin/python"), "python (venv)")
+}
+
+/// `name` from the venv's `bin/`, else from `PATH`.
+pub fn tool(name: &str) -> PathBuf {
+    let in_venv = venv().join("bin").join(name);
+    if in_venv.is_file() {
+        return in_venv;
+    }
+    let found = std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path)
+            .map(|directory| directory.join(name))
+            .find(|candidate| candidate.is_file())
+    });
+    require(found.unwrap_or(in_venv), name)
+}
+
+fn require(path: PathBuf, name: &str) -> PathBuf {
+    assert!(
+        path.is_file(),
+        "{name} is not installed ({} missing): run scripts/test-prereqs, \
+         which the README's test command (scripts/test) runs first",
+        path.display()
+    );
+    path
+}
