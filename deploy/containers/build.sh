@@ -10,13 +10,18 @@
 #   FLEET_IMAGE_PREFIX      image name prefix (default: localhost)
 #   FLEET_AGENT_IMAGE_LIMIT largest agent image accepted, bytes (default: 20 MB)
 #   BUILDAH_STORAGE_ROOT    where buildah keeps images (default: buildah's own)
+#   FLEET_IMAGE_PROFILE     Cargo profile of the binaries (default: release;
+#                           the test command uses `container`, a cheaper
+#                           build of the same code, see Cargo.toml)
+#   CARGO_TARGET_DIR        Cargo's target directory (default: target)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 prefix="${FLEET_IMAGE_PREFIX:-localhost}"
 agent_limit="${FLEET_AGENT_IMAGE_LIMIT:-20000000}"
 target=x86_64-unknown-linux-gnu
-release="target/$target/release"
+profile="${FLEET_IMAGE_PROFILE:-release}"
+release="${CARGO_TARGET_DIR:-target}/$target/$profile"
 
 buildah=(buildah --storage-driver vfs)
 if [[ -n "${BUILDAH_STORAGE_ROOT:-}" ]]; then
@@ -26,9 +31,9 @@ fi
 # Static glibc binaries (no musl target here): +crt-static with an explicit
 # --target, so build scripts and proc macros stay dynamic. Symbols stripped
 # (the release profile keeps line tables for backtraces otherwise).
-echo "== static release build of fleet-hub and fleet-agent"
+echo "== static build ($profile profile) of fleet-hub and fleet-agent"
 RUSTFLAGS='-C target-feature=+crt-static' CARGO_PROFILE_RELEASE_STRIP=symbols \
-    cargo build --locked --release --target "$target" -p fleet-hub -p fleet-agent
+    cargo build --locked --profile "$profile" --target "$target" -p fleet-hub -p fleet-agent
 
 context="$(mktemp -d)"
 trap 'rm -rf "$context"' EXIT
