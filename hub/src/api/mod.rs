@@ -6,10 +6,12 @@
 mod admin_service;
 mod agent_service;
 mod auth;
+mod authorization;
 mod context;
 mod desired_state;
 mod membership_service;
 mod raft_service;
+mod refusal_audit;
 mod renewal;
 mod report_limits;
 mod session;
@@ -18,6 +20,7 @@ mod status;
 mod status_batcher;
 mod targets;
 mod token_lifetime;
+mod users;
 
 pub use admin_service::AdminApi;
 pub use agent_service::AgentApi;
@@ -25,6 +28,7 @@ pub use context::ApiContext;
 pub use desired_state::DesiredStateCache;
 pub use membership_service::MembershipApi;
 pub use raft_service::RaftApi;
+pub use refusal_audit::RefusalAudit;
 pub use sessions::Sessions;
 pub use status_batcher::StatusBatcher;
 pub use targets::TargetBoard;
