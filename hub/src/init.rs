@@ -149,6 +149,7 @@ pub fn run(settings: &InitSettings) -> anyhow::Result<PathBuf> {
             ca: dir.join("ca.crt"),
             certificate: dir.join("admin.crt"),
             key: dir.join("admin.key"),
+            ..Context::default()
         });
         client.save(path)?;
     }

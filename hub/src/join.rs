@@ -198,6 +198,7 @@ mod tests {
             ca: PathBuf::from("ca.crt"),
             certificate: PathBuf::from("admin.crt"),
             key: PathBuf::from("admin.key"),
+            ..Context::default()
         }
     }
 
