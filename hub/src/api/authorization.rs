@@ -217,7 +217,10 @@ pub fn decide(peer: &PeerCertificate, state: &FleetState, action: Action) -> Res
         other => {
             return Err(refuse(
                 None,
-                format!("{other} may not {} (an operator certificate is required)", action.describe()),
+                format!(
+                    "{other} may not call admin methods (to {} needs an operator certificate)",
+                    action.describe()
+                ),
             ));
         }
     };
