@@ -16,7 +16,11 @@ use fleet_tests::hub_process::{HubProcess, Run, fleetctl_with_config};
 use serde_json::Value;
 
 fn refused(run: &Run, needle: &str) {
-    assert_eq!(run.code, 1, "expected a refusal\nstdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    assert_eq!(
+        run.code, 1,
+        "expected a refusal\nstdout:\n{}\nstderr:\n{}",
+        run.stdout, run.stderr
+    );
     assert!(
         run.stderr.contains("PermissionDenied") && run.stderr.contains(needle),
         "expected PERMISSION_DENIED with '{needle}', got:\n{}",
@@ -106,7 +110,15 @@ async fn roles_scopes_revocation_and_audit_are_enforced_per_call() {
     refused(
         &fleetctl_with_config(
             &vera,
-            &["user", "create", "eve", "--role", "admin", "--out", "/dev/null/x"],
+            &[
+                "user",
+                "create",
+                "eve",
+                "--role",
+                "admin",
+                "--out",
+                "/dev/null/x",
+            ],
         ),
         "role viewer may not manage users",
     );
@@ -148,11 +160,19 @@ async fn roles_scopes_revocation_and_audit_are_enforced_per_call() {
         })
     };
     assert!(
-        find("spiffe://fleet/user/vera", "refused", "role viewer may not pause rollouts"),
+        find(
+            "spiffe://fleet/user/vera",
+            "refused",
+            "role viewer may not pause rollouts"
+        ),
         "{entries:#?}"
     );
     assert!(
-        find("spiffe://fleet/user/sam", "refused", "scoped to environments staging"),
+        find(
+            "spiffe://fleet/user/sam",
+            "refused",
+            "scoped to environments staging"
+        ),
         "{entries:#?}"
     );
     assert!(
@@ -165,7 +185,11 @@ async fn roles_scopes_revocation_and_audit_are_enforced_per_call() {
         .unwrap();
     assert_eq!(refresh["role"], "operator");
     assert!(
-        find("spiffe://fleet/admin/ops", "allowed", "created user vera with role viewer"),
+        find(
+            "spiffe://fleet/admin/ops",
+            "allowed",
+            "created user vera with role viewer"
+        ),
         "{entries:#?}"
     );
 

@@ -67,14 +67,22 @@ async fn a_removed_hub_nodes_certificate_is_refused_by_the_others() {
         let started = Instant::now();
         let refused = loop {
             let answer = vote_as(&hub, removed, to).await;
-            if answer.code() == Code::PermissionDenied || started.elapsed() > Duration::from_secs(60) {
+            if answer.code() == Code::PermissionDenied
+                || started.elapsed() > Duration::from_secs(60)
+            {
                 break answer;
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         };
-        assert_eq!(refused.code(), Code::PermissionDenied, "node {to}: {refused:?}");
+        assert_eq!(
+            refused.code(),
+            Code::PermissionDenied,
+            "node {to}: {refused:?}"
+        );
         assert!(
-            refused.message().contains(&format!("hub node 'hub-{removed}' has been removed")),
+            refused
+                .message()
+                .contains(&format!("hub node 'hub-{removed}' has been removed")),
             "{refused:?}"
         );
     }

@@ -2,8 +2,8 @@
 
 mod agent;
 mod audit;
-mod cluster;
 mod bench;
+mod cluster;
 mod demo;
 mod hub;
 mod plan;

@@ -53,7 +53,10 @@ fn role_name(role: i32) -> &'static str {
 async fn create(args: &UserCreateArgs) -> Result<(), CliError> {
     if args.out.exists() {
         return Err(CliError::input(
-            format!("{} already exists: refusing to overwrite it", args.out.display()),
+            format!(
+                "{} already exists: refusing to overwrite it",
+                args.out.display()
+            ),
             Some("name a new file with --out".to_owned()),
         ));
     }
@@ -173,7 +176,13 @@ async fn list(args: &HubReadArgs) -> Result<(), CliError> {
     }
     let mut table = Table::new();
     table.load_preset(comfy_table::presets::NOTHING);
-    table.set_header(["NAME", "ROLE", "ENVIRONMENTS", "EXPIRES (UNIX MS)", "REVOKED"]);
+    table.set_header([
+        "NAME",
+        "ROLE",
+        "ENVIRONMENTS",
+        "EXPIRES (UNIX MS)",
+        "REVOKED",
+    ]);
     for row in rows {
         table.add_row([
             row.name,
@@ -183,9 +192,10 @@ async fn list(args: &HubReadArgs) -> Result<(), CliError> {
             } else {
                 row.environments.join(",")
             },
-            row.certificates
-                .last()
-                .map_or_else(|| "-".to_owned(), |certificate| certificate.expires_at_ms.to_string()),
+            row.certificates.last().map_or_else(
+                || "-".to_owned(),
+                |certificate| certificate.expires_at_ms.to_string(),
+            ),
             if row.revoked { "yes" } else { "no" }.to_owned(),
         ]);
     }
@@ -209,7 +219,8 @@ async fn revoke(args: &UserNameArgs) -> Result<(), CliError> {
 }
 
 async fn renew(args: &UserRenewArgs) -> Result<(), CliError> {
-    let path = ClientConfig::locate(args.hub.fleetconfig.as_deref()).map_err(anyhow::Error::from)?;
+    let path =
+        ClientConfig::locate(args.hub.fleetconfig.as_deref()).map_err(anyhow::Error::from)?;
     let context_name = hub_context(&args.hub)?.name;
     let (key_pem, csr_pem) = key_and_request()?;
     let mut client = admin_client(&args.hub).await?;

@@ -164,12 +164,17 @@ pub struct Refused {
 }
 
 /// Decides whether `peer` may do `action` given `state`.
-pub fn decide(peer: &PeerCertificate, state: &FleetState, action: Action) -> Result<Caller, Refused> {
+pub fn decide(
+    peer: &PeerCertificate,
+    state: &FleetState,
+    action: Action,
+) -> Result<Caller, Refused> {
     let actor = peer.identity.uri();
+    // Refusals of the identity itself also say what was refused.
     let refuse = |role: Option<Role>, reason: String| Refused {
         actor: actor.clone(),
         role,
-        reason,
+        reason: format!("{reason}; it may not {}", action.describe()),
     };
     let (role, environments) = match &peer.identity {
         Identity::User(name) => {
@@ -217,18 +222,16 @@ pub fn decide(peer: &PeerCertificate, state: &FleetState, action: Action) -> Res
         other => {
             return Err(refuse(
                 None,
-                format!(
-                    "{other} may not call admin methods (to {} needs an operator certificate)",
-                    action.describe()
-                ),
+                format!("{other} may not call admin methods (an operator certificate is required)"),
             ));
         }
     };
     if role < action.minimum_role() {
-        return Err(refuse(
-            Some(role),
-            format!("role {role} may not {}", action.describe()),
-        ));
+        return Err(Refused {
+            actor,
+            role: Some(role),
+            reason: format!("role {role} may not {}", action.describe()),
+        });
     }
     Ok(Caller {
         actor,
@@ -303,7 +306,9 @@ mod tests {
         let refused = decide(&vera, &state, Action::Pause).unwrap_err();
         assert_eq!(refused.reason, "role viewer may not pause rollouts");
         assert_eq!(
-            decide(&vera, &state, Action::CreateToken).unwrap_err().reason,
+            decide(&vera, &state, Action::CreateToken)
+                .unwrap_err()
+                .reason,
             "role viewer may not mint bootstrap tokens"
         );
         // A certificate the hub never recorded is refused even with a good name.
@@ -312,7 +317,9 @@ mod tests {
         // The init admin is an admin until revoked by name.
         let init_admin = peer(Identity::Admin("ops".into()), "01");
         assert_eq!(
-            decide(&init_admin, &state, Action::ManageUsers).unwrap().role,
+            decide(&init_admin, &state, Action::ManageUsers)
+                .unwrap()
+                .role,
             Role::Admin
         );
         state.apply(&Command::RevokeUser {
@@ -342,7 +349,11 @@ mod tests {
         };
         assert!(
             caller
-                .check_scope(Action::Promote, "wave staging", [("staging-us-1", "staging")])
+                .check_scope(
+                    Action::Promote,
+                    "wave staging",
+                    [("staging-us-1", "staging")]
+                )
                 .is_ok()
         );
         let refused = caller
@@ -352,8 +363,14 @@ mod tests {
                 [("prod-eu-2", "prod"), ("staging-us-1", "staging")],
             )
             .unwrap_err();
-        assert!(refused.contains("scoped to environments staging"), "{refused}");
-        assert!(refused.contains("prod-eu-2 (environment prod)"), "{refused}");
+        assert!(
+            refused.contains("scoped to environments staging"),
+            "{refused}"
+        );
+        assert!(
+            refused.contains("prod-eu-2 (environment prod)"),
+            "{refused}"
+        );
         assert!(!refused.contains("staging-us-1"), "{refused}");
     }
 }

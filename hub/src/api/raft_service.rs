@@ -50,7 +50,8 @@ impl RaftService for RaftApi {
         &self,
         request: Request<RaftPayload>,
     ) -> Result<Response<RaftPayload>, Status> {
-        let request: AppendEntriesRequest<TypeConfig> = decode(&self.handle, request, "append-entries")?;
+        let request: AppendEntriesRequest<TypeConfig> =
+            decode(&self.handle, request, "append-entries")?;
         let answer = self.handle.raft().append_entries(request).await;
         // Any answer but "your vote is stale" means a current leader spoke.
         if answer
@@ -75,7 +76,8 @@ impl RaftService for RaftApi {
         &self,
         request: Request<RaftPayload>,
     ) -> Result<Response<RaftPayload>, Status> {
-        let request: InstallSnapshotRequest<TypeConfig> = decode(&self.handle, request, "install-snapshot")?;
+        let request: InstallSnapshotRequest<TypeConfig> =
+            decode(&self.handle, request, "install-snapshot")?;
         let answer = self.handle.raft().install_snapshot(request).await;
         if answer.is_ok() {
             self.handle.heard_from_leader();

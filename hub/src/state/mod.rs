@@ -24,8 +24,8 @@ pub use records::{
     RevisionRecord, RevisionVerdict, TokenRecord,
 };
 pub use retention::RetentionLimits;
-pub use users::{CERTIFICATES_KEPT_PER_USER, Role, UserCertificate, UserRecord};
 pub use rollout::{
     FailurePolicy, OperatorAction, PlannedWave, Rollout, RolloutCluster, RolloutPlan, RolloutState,
     RolloutWave, WaveState,
 };
+pub use users::{CERTIFICATES_KEPT_PER_USER, Role, UserCertificate, UserRecord};

@@ -260,7 +260,10 @@ mod tests {
                 at_ms: 20,
             })
         };
-        assert!(matches!(renew(&mut state, "ff", "03"), CommandResult::Rejected(_)));
+        assert!(matches!(
+            renew(&mut state, "ff", "03"),
+            CommandResult::Rejected(_)
+        ));
         assert_eq!(renew(&mut state, "01", "03"), CommandResult::Applied);
         assert_eq!(renew(&mut state, "03", "04"), CommandResult::Applied);
         let user = &state.users["ana"];
@@ -274,18 +277,21 @@ mod tests {
             })
         };
         assert_eq!(revoke(&mut state, "ana"), CommandResult::Applied);
-        assert!(matches!(renew(&mut state, "04", "05"), CommandResult::Rejected(_)));
+        assert!(matches!(
+            renew(&mut state, "04", "05"),
+            CommandResult::Rejected(_)
+        ));
         // A revoked name may be created again, with a new certificate only.
         assert_eq!(create(&mut state, "ana", "06"), CommandResult::Applied);
         assert!(!state.users["ana"].holds("04"));
         // Revoking a name without a record (the init admin) records it revoked.
         assert_eq!(revoke(&mut state, "ops"), CommandResult::Applied);
         assert!(state.users["ops"].revoked_at_ms.is_some());
-        let roles: Vec<String> = state
-            .audit
-            .iter()
-            .map(|entry| entry.role.clone())
-            .collect();
-        assert!(roles.iter().all(|role| role == "admin" || role == "operator"));
+        let roles: Vec<String> = state.audit.iter().map(|entry| entry.role.clone()).collect();
+        assert!(
+            roles
+                .iter()
+                .all(|role| role == "admin" || role == "operator")
+        );
     }
 }
