@@ -148,6 +148,15 @@ async fn roles_scopes_revocation_and_audit_are_enforced_per_call() {
     assert_eq!(sam_record["role"], "operator");
     assert_eq!(sam_record["environments"], serde_json::json!(["staging"]));
     assert_eq!(sam_record["revoked"], false);
+    // The init admin was recorded as the admin user of its name on its first call.
+    let ops = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|user| user["name"] == "ops")
+        .unwrap();
+    assert_eq!(ops["role"], "admin");
+    assert_eq!(ops["createdBy"], "fleet-hub init");
 
     // The audit log has the user, role and outcome of allowed and refused calls.
     let entries = audit(&hub);

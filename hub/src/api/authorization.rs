@@ -251,11 +251,42 @@ pub async fn require<T>(
     action: Action,
 ) -> Result<Caller, Status> {
     let peer = peer(request)?;
-    let decided = context.store.read(|state| decide(&peer, state, action));
+    let (decided, unrecorded) = context.store.read(|state| {
+        let unrecorded = match &peer.identity {
+            Identity::Admin(name) => !state.users.contains_key(name),
+            _ => false,
+        };
+        (decide(&peer, state, action), unrecorded)
+    });
     match decided {
-        Ok(caller) => Ok(caller),
+        Ok(caller) => {
+            if unrecorded && let Identity::Admin(name) = &caller.identity {
+                record_init_admin(context, name, &peer);
+            }
+            Ok(caller)
+        }
         Err(refused) => Err(refuse(context, action.describe(), action, refused).await),
     }
+}
+
+/// Records the init admin as the admin user of its name (its first call),
+/// so `user list` shows it and its serial is checked from then on. In the
+/// background and best effort: the call does not wait for a leader, and
+/// without a record the init admin is an admin all the same.
+fn record_init_admin(context: &ApiContext, name: &str, peer: &PeerCertificate) {
+    let command = crate::state::Command::RecordInitAdmin {
+        name: name.to_owned(),
+        serial: peer.serial.clone(),
+        expires_at_ms: peer.not_after_ms,
+        at_ms: crate::clock::now_ms(),
+    };
+    let store = context.store.clone();
+    let name = name.to_owned();
+    tokio::spawn(async move {
+        if let Err(error) = store.write(command).await {
+            tracing::warn!(user = %name, "could not record the init admin: {error}");
+        }
+    });
 }
 
 /// Audits a refusal (when `action` is mutating) and turns it into

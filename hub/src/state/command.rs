@@ -274,6 +274,19 @@ pub enum Command {
         /// When (Unix milliseconds).
         at_ms: u64,
     },
+    /// The admin certificate `fleet-hub init` made is recorded as the user
+    /// of its name on its first call (not audited; a no-op when a record of
+    /// that name exists).
+    RecordInitAdmin {
+        /// The name in `spiffe://fleet/admin/<name>`.
+        name: String,
+        /// Its certificate's serial.
+        serial: String,
+        /// When it expires (Unix milliseconds).
+        expires_at_ms: u64,
+        /// When (Unix milliseconds).
+        at_ms: u64,
+    },
 }
 
 /// One refused call inside [`Command::AuditRefusals`].

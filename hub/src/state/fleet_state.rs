@@ -224,6 +224,12 @@ impl FleetState {
                 expires_at_ms,
                 at_ms,
             } => self.renew_user(name, previous_serial, serial, *expires_at_ms, *at_ms),
+            Command::RecordInitAdmin {
+                name,
+                serial,
+                expires_at_ms,
+                at_ms,
+            } => self.record_init_admin(name, serial, *expires_at_ms, *at_ms),
             Command::AuditRefusals { refusals, at_ms } => {
                 for refusal in refusals {
                     self.audit_refusal(refusal, *at_ms);

@@ -145,6 +145,35 @@ impl FleetState {
         CommandResult::Applied
     }
 
+    pub(super) fn record_init_admin(
+        &mut self,
+        name: &str,
+        serial: &str,
+        expires_at_ms: u64,
+        at_ms: u64,
+    ) -> CommandResult {
+        if self.users.contains_key(name) {
+            return CommandResult::Unchanged;
+        }
+        self.users.insert(
+            name.to_owned(),
+            UserRecord {
+                name: name.to_owned(),
+                role: Role::Admin,
+                environments: Vec::new(),
+                certificates: vec![UserCertificate {
+                    serial: serial.to_owned(),
+                    issued_at_ms: at_ms,
+                    expires_at_ms,
+                }],
+                created_at_ms: at_ms,
+                created_by: "fleet-hub init".to_owned(),
+                revoked_at_ms: None,
+            },
+        );
+        CommandResult::Applied
+    }
+
     /// Revokes `name`. A name without a record gets a revoked record, so the
     /// init admin certificate of that name (which has none) is refused too.
     pub(super) fn revoke_user(&mut self, name: &str, actor: &str, at_ms: u64) -> CommandResult {
@@ -284,6 +313,18 @@ mod tests {
         // A revoked name may be created again, with a new certificate only.
         assert_eq!(create(&mut state, "ana", "06"), CommandResult::Applied);
         assert!(!state.users["ana"].holds("04"));
+        // The init admin is recorded once, on its first call.
+        let record = |state: &mut FleetState, serial: &str| {
+            state.apply(&Command::RecordInitAdmin {
+                name: "root".into(),
+                serial: serial.into(),
+                expires_at_ms: 5_000,
+                at_ms: 40,
+            })
+        };
+        assert_eq!(record(&mut state, "aa"), CommandResult::Applied);
+        assert_eq!(record(&mut state, "bb"), CommandResult::Unchanged);
+        assert!(state.users["root"].holds("aa") && state.users["root"].role == Role::Admin);
         // Revoking a name without a record (the init admin) records it revoked.
         assert_eq!(revoke(&mut state, "ops"), CommandResult::Applied);
         assert!(state.users["ops"].revoked_at_ms.is_some());
