@@ -1,6 +1,7 @@
 //! `MembershipService`: joining new hub nodes (token-authenticated, no
-//! client certificate yet) and, for admins, listing, removing, re-adding
-//! nodes and handing leadership over. Changes are records in the replicated
+//! client certificate yet), listing them (viewers and up) and, for admins,
+//! join tokens, removing, re-adding nodes and handing leadership over (roles
+//! checked in `authorization.rs`). Changes are records in the replicated
 //! state; the leader's `MembershipReconciler` applies them to Raft.
 
 use std::net::IpAddr;
