@@ -47,7 +47,7 @@ pub struct UserCreateArgs {
     /// Limit an operator to this environment (repeatable; default: all).
     #[arg(long = "environment")]
     pub environments: Vec<String>,
-    /// Certificate validity, e.g. 90d, 720h (default: the hub's users.certificateValidity, 90d).
+    /// Certificate validity, e.g. 90d, 720h (default: the hub's users.userCertificateValidity, 90d).
     #[arg(long, value_parser = parse_ttl)]
     pub ttl: Option<Duration>,
     /// Where to write the new configuration (mode 0600; CA, certificate and key embedded).

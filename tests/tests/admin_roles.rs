@@ -257,3 +257,28 @@ async fn roles_scopes_revocation_and_audit_are_enforced_per_call() {
     };
     assert!(reopened.message().contains("revoked"), "{reopened:?}");
 }
+
+#[test]
+fn a_storm_of_refused_calls_is_audited_within_the_per_minute_limit() {
+    let remote = FleetRemote::with_content(&examples());
+    let mut hub = HubProcess::init(remote.bare().to_str().unwrap(), "1h");
+    hub.set_setting("refusalAuditsPerMinute", "1");
+    hub.start();
+    let folder = tempfile::tempdir().unwrap();
+    let vera = folder.path().join("vera.yaml");
+    create_user(&hub, &vera, "vera", &["--role", "viewer"]);
+    for _ in 0..5 {
+        refused(
+            &fleetctl_with_config(&vera, &["rollout", "pause"]),
+            "role viewer may not pause rollouts",
+        );
+    }
+    let written = audit(&hub)
+        .iter()
+        .filter(|entry| {
+            entry["actor"] == "spiffe://fleet/user/vera" && entry["outcome"] == "refused"
+        })
+        .count();
+    // One a minute: one entry, two if the calls straddled a minute's end.
+    assert!((1..=2).contains(&written), "{written} refusals audited");
+}

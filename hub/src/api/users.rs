@@ -63,11 +63,11 @@ pub fn role_to_wire(role: Role) -> UserRole {
 /// The validity asked for (0: the default), refused above the maximum.
 fn validity(context: &ApiContext, ttl_seconds: u64) -> Result<Duration, Status> {
     let settings = &context.config.users;
-    let max = settings.max_certificate_validity.0;
+    let max = settings.max_user_certificate_validity.0;
     match ttl_seconds {
-        0 => Ok(settings.certificate_validity.0.min(max)),
+        0 => Ok(settings.user_certificate_validity.0.min(max)),
         seconds if Duration::from_secs(seconds) > max => Err(Status::invalid_argument(format!(
-            "field ttl_seconds: a user certificate may live at most {} seconds (users.maxCertificateValidity)",
+            "field ttl_seconds: a user certificate may live at most {} seconds (users.maxUserCertificateValidity)",
             max.as_secs()
         ))),
         seconds => Ok(Duration::from_secs(seconds)),
