@@ -95,6 +95,25 @@ async fn roles_scopes_revocation_and_audit_are_enforced_per_call() {
     ]);
     assert_eq!(again.code, 1, "{}", again.stderr);
     assert!(again.stderr.contains("already exists"), "{}", again.stderr);
+    // Refused: a scope naming no environment of the fleet.
+    let typo = hub.fleetctl(&[
+        "user",
+        "create",
+        "tom",
+        "--role",
+        "operator",
+        "--environment",
+        "stagin",
+        "--out",
+        folder.path().join("tom.yaml").to_str().unwrap(),
+    ]);
+    assert_eq!(typo.code, 1, "{}", typo.stderr);
+    assert!(
+        typo.stderr.contains("stagin not declared") && typo.stderr.contains("staging"),
+        "{}",
+        typo.stderr
+    );
+    assert!(!folder.path().join("tom.yaml").exists());
 
     // A viewer reads, but may neither pause nor mint tokens.
     fleetctl_with_config(&vera, &["status"]).success();

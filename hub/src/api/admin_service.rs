@@ -2,7 +2,7 @@
 //! the role check of `authorization.rs`; every change is audited with the
 //! caller's identity and role, every refused change too.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use fleet_proto::admin_service_server::AdminService;
 use fleet_proto::{
@@ -494,7 +494,9 @@ impl AdminApi {
         let Some((on, clusters)) = reached else {
             return Ok(()); // no rollout: the command is refused for that
         };
-        let environments = self.cluster_environments().await?;
+        let environments = super::environments::declared_environments(&self.context)
+            .await?
+            .of_cluster;
         let checked = caller.check_scope(
             action,
             &on,
@@ -519,33 +521,6 @@ impl AdminApi {
             )
             .await),
         }
-    }
-
-    /// Each cluster's environment at the latest valid revision.
-    async fn cluster_environments(&self) -> Result<BTreeMap<String, String>, Status> {
-        let latest = self.context.store.read(|state| {
-            state
-                .latest_valid_revision()
-                .map(|record| record.revision.clone())
-        });
-        let Some(revision) = latest else {
-            return Ok(BTreeMap::new());
-        };
-        let cache = self.context.desired.clone();
-        let renderer = tokio::task::spawn_blocking(move || cache.renderer(&revision))
-            .await
-            .map_err(|error| Status::internal(error.to_string()))?
-            .map_err(|error| {
-                Status::unavailable(format!(
-                    "cannot read the clusters' environments to check the caller's scope: {error:#}"
-                ))
-            })?;
-        Ok(renderer
-            .repository()
-            .clusters
-            .iter()
-            .map(|(name, cluster)| (name.clone(), cluster.spec.environment.clone()))
-            .collect())
     }
 
     /// The active rollout, else the latest one.

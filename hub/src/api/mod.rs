@@ -9,6 +9,7 @@ mod auth;
 mod authorization;
 mod context;
 mod desired_state;
+mod environments;
 mod membership_service;
 mod raft_service;
 mod refusal_audit;

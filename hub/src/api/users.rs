@@ -110,6 +110,23 @@ pub async fn create_user(
             "field environments: only an operator is scoped to environments, not role {role}"
         )));
     }
+    if !environments.is_empty() {
+        let known = super::environments::declared_environments(context)
+            .await?
+            .known;
+        let unknown: Vec<&str> = environments
+            .iter()
+            .filter(|environment| !known.is_empty() && !known.contains(*environment))
+            .map(String::as_str)
+            .collect();
+        if !unknown.is_empty() {
+            return Err(Status::invalid_argument(format!(
+                "field environments: {} not declared at the latest valid revision (known: {})",
+                unknown.join(", "),
+                known.iter().cloned().collect::<Vec<_>>().join(", ")
+            )));
+        }
+    }
     let validity = validity(context, request.ttl_seconds)?;
     let issued = sign(context, &request.csr_pem, &name, validity)?;
     let result = context
