@@ -55,6 +55,12 @@ pub enum Command {
     /// The hub's own nodes: join tokens, members, add/remove, leader transfer.
     #[command(subcommand)]
     Hub(HubCommand),
+    /// Operators: create with a role, list, revoke, renew your own certificate.
+    #[command(subcommand)]
+    User(crate::user_cli::UserCommand),
+    /// Clusters: revoke one.
+    #[command(subcommand)]
+    Cluster(crate::user_cli::ClusterCommand),
 }
 
 /// `fleetctl hub ...`.
@@ -66,7 +72,7 @@ pub enum HubCommand {
     Members(HubReadArgs),
     /// Re-admit a removed hub node (it rejoins as a learner, then a voter).
     Add(HubNodeArgs),
-    /// Remove a hub node from the Raft group.
+    /// Remove a hub node from the Raft group; its certificate is refused from then on.
     Remove(HubNodeArgs),
     /// Hand leadership to another node (for maintenance of the leader).
     StepDown(HubArgs),

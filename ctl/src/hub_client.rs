@@ -47,14 +47,14 @@ pub async fn membership_client(
 pub async fn hub_channel(args: &HubArgs) -> Result<Channel, CliError> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let (path, context) = located_context(args)?;
-    let read = |file: &Path| {
-        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))
+    let read = |pem: Result<String, fleet_client::ClientConfigError>| {
+        pem.with_context(|| format!("reading context '{}' of {}", context.name, path.display()))
     };
     let tls = ClientTlsConfig::new()
-        .ca_certificate(Certificate::from_pem(read(&context.ca)?))
+        .ca_certificate(Certificate::from_pem(read(context.ca_pem())?))
         .identity(Identity::from_pem(
-            read(&context.certificate)?,
-            read(&context.key)?,
+            read(context.certificate_pem())?,
+            read(context.key_pem())?,
         ));
     let mut failures = Vec::new();
     for (index, endpoint) in context.endpoints.iter().enumerate() {

@@ -14,6 +14,7 @@ mod hub_http;
 mod logging;
 mod output;
 mod repository;
+mod user_cli;
 
 use std::process::ExitCode;
 

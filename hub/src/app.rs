@@ -149,6 +149,9 @@ pub async fn serve_until(
         statuses: statuses.clone(),
         sync: sync.clone(),
         metrics: metrics.clone(),
+        refusals: Arc::new(crate::api::RefusalAudit::new(
+            config.users.refusal_audits_per_minute,
+        )),
     };
 
     let limits = &config.server;

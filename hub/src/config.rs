@@ -36,6 +36,9 @@ pub struct Config {
     /// How much history the replicated state keeps (all optional).
     #[serde(default)]
     pub retention: RetentionConfig,
+    /// Operators' certificates and refusal auditing (`users:`).
+    #[serde(default)]
+    pub users: crate::users_config::UsersConfig,
 }
 
 /// Connection limits of the hub's gRPC and HTTP ports (`server:` in

@@ -137,6 +137,7 @@ pub fn run(settings: &InitSettings) -> anyhow::Result<PathBuf> {
         server: ServerConfig::default(),
         render: RenderConfig::default(),
         retention: crate::config::RetentionConfig::default(),
+        users: crate::users_config::UsersConfig::default(),
     };
     config.save(&config_path)?;
 
@@ -148,6 +149,7 @@ pub fn run(settings: &InitSettings) -> anyhow::Result<PathBuf> {
             ca: dir.join("ca.crt"),
             certificate: dir.join("admin.crt"),
             key: dir.join("admin.key"),
+            ..Context::default()
         });
         client.save(path)?;
     }

@@ -180,6 +180,7 @@ pub async fn run(settings: &JoinSettings) -> anyhow::Result<PathBuf> {
         server: ServerConfig::default(),
         render: RenderConfig::default(),
         retention: crate::config::RetentionConfig::default(),
+        users: crate::users_config::UsersConfig::default(),
     };
     config.save(&config_path)?;
     Ok(config_path)
@@ -197,6 +198,7 @@ mod tests {
             ca: PathBuf::from("ca.crt"),
             certificate: PathBuf::from("admin.crt"),
             key: PathBuf::from("admin.key"),
+            ..Context::default()
         }
     }
 

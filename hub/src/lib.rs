@@ -30,3 +30,4 @@ pub mod rollout;
 pub mod state;
 pub mod store;
 pub mod supervisor;
+pub mod users_config;

@@ -1,4 +1,5 @@
-//! `fleetctl audit`: every operator action the hub recorded — who, when, what.
+//! `fleetctl audit`: every operator action the hub recorded — who, with
+//! which role, when, what, and whether it was allowed or refused (and why).
 
 use comfy_table::Table;
 use fleet_proto::AuditLogRequest;
@@ -16,6 +17,9 @@ struct AuditRow {
     at_ms: u64,
     actor: String,
     action: String,
+    role: String,
+    outcome: String,
+    reason: String,
 }
 
 pub async fn run(args: &AuditArgs) -> Result<(), CliError> {
@@ -38,6 +42,9 @@ pub async fn run(args: &AuditArgs) -> Result<(), CliError> {
             at_ms: entry.at_ms,
             actor: entry.actor,
             action: entry.action,
+            role: entry.role,
+            outcome: entry.outcome,
+            reason: entry.reason,
         })
         .collect();
     if args.output != OutputFormat::Table {
@@ -46,13 +53,20 @@ pub async fn run(args: &AuditArgs) -> Result<(), CliError> {
     }
     let mut table = Table::new();
     table.load_preset(comfy_table::presets::NOTHING);
-    table.set_header(["#", "WHEN (UNIX MS)", "WHO", "WHAT"]);
+    table.set_header(["#", "WHEN (UNIX MS)", "WHO", "ROLE", "OUTCOME", "WHAT"]);
     for row in rows {
+        let what = if row.reason.is_empty() {
+            row.action
+        } else {
+            format!("{} ({})", row.action, row.reason)
+        };
         table.add_row([
             row.sequence.to_string(),
             row.at_ms.to_string(),
             row.actor,
-            row.action,
+            row.role,
+            row.outcome,
+            what,
         ]);
     }
     println!("{table}");

@@ -3,6 +3,7 @@
 mod agent;
 mod audit;
 mod bench;
+mod cluster;
 mod demo;
 mod hub;
 mod plan;
@@ -12,12 +13,14 @@ mod revisions;
 mod rollout;
 mod status;
 mod token;
+mod user;
 mod validate;
 
 use crate::cli::{
     AgentCommand, BenchCommand, Cli, Command, HubCommand, RolloutCommand, TokenCommand,
 };
 use crate::error::CliError;
+use crate::user_cli::ClusterCommand;
 
 /// Runs the command the user asked for.
 pub fn run(cli: Cli) -> Result<(), CliError> {
@@ -62,6 +65,8 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Hub(HubCommand::StepDown(args)) => block_on(hub::step_down(&args)),
         Command::Demo(args) => demo::run(&args),
         Command::Agent(AgentCommand::Install(args)) => block_on(agent::install::run(&args)),
+        Command::User(command) => block_on(user::run(command)),
+        Command::Cluster(ClusterCommand::Revoke(args)) => block_on(cluster::revoke(&args)),
     }
 }
 

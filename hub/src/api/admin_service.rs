@@ -1,5 +1,6 @@
-//! `AdminService`: what fleetctl asks of the hub. Admin identities only;
-//! every change is audited with the caller's identity.
+//! `AdminService`: what fleetctl asks of the hub. Every method starts with
+//! the role check of `authorization.rs`; every change is audited with the
+//! caller's identity and role, every refused change too.
 
 use std::collections::BTreeSet;
 
@@ -11,10 +12,14 @@ use fleet_proto::{
     RevokeClusterResponse, RolloutActionRequest, RolloutActionResponse, RolloutHistoryRequest,
     RolloutHistoryResponse, RolloutStatusRequest, RolloutStatusResponse,
 };
+use fleet_proto::{
+    CreateUserRequest, CreateUserResponse, ListUsersRequest, ListUsersResponse, RenewUserRequest,
+    RenewUserResponse, RevokeUserRequest, RevokeUserResponse,
+};
 use tonic::{Request, Response, Status};
 use tracing::info;
 
-use super::auth::require_admin;
+use super::authorization::{Action, Caller, Refused, refuse, require};
 use super::context::ApiContext;
 use super::token_lifetime::token_lifetime;
 use crate::clock::now_ms;
@@ -62,7 +67,9 @@ impl AdminService for AdminApi {
         &self,
         request: Request<CreateTokenRequest>,
     ) -> Result<Response<CreateTokenResponse>, Status> {
-        let actor = require_admin(&request)?;
+        let actor = require(&self.context, &request, Action::CreateToken)
+            .await?
+            .actor;
         let request = request.into_inner();
         let cluster = request.cluster.trim().to_owned();
         let declared = self
@@ -115,7 +122,7 @@ impl AdminService for AdminApi {
         &self,
         request: Request<ListClustersRequest>,
     ) -> Result<Response<ListClustersResponse>, Status> {
-        require_admin(&request)?;
+        require(&self.context, &request, Action::Read).await?;
         let latest = self.context.store.read(|state| {
             state
                 .latest_valid_revision()
@@ -175,7 +182,7 @@ impl AdminService for AdminApi {
         &self,
         request: Request<ListRevisionsRequest>,
     ) -> Result<Response<ListRevisionsResponse>, Status> {
-        require_admin(&request)?;
+        require(&self.context, &request, Action::Read).await?;
         let revisions = self.context.store.read(|state| {
             state
                 .revision_log
@@ -212,7 +219,9 @@ impl AdminService for AdminApi {
         &self,
         request: Request<RefreshRequest>,
     ) -> Result<Response<RefreshResponse>, Status> {
-        let actor = require_admin(&request)?;
+        let actor = require(&self.context, &request, Action::Refresh)
+            .await?
+            .actor;
         let outcome = self
             .context
             .sync
@@ -247,7 +256,9 @@ impl AdminService for AdminApi {
         &self,
         request: Request<RevokeClusterRequest>,
     ) -> Result<Response<RevokeClusterResponse>, Status> {
-        let actor = require_admin(&request)?;
+        let actor = require(&self.context, &request, Action::RevokeCluster)
+            .await?
+            .actor;
         let cluster = request.into_inner().cluster;
         let result = self
             .context
@@ -269,7 +280,7 @@ impl AdminService for AdminApi {
         &self,
         request: Request<AuditLogRequest>,
     ) -> Result<Response<AuditLogResponse>, Status> {
-        require_admin(&request)?;
+        require(&self.context, &request, Action::Read).await?;
         let since_ms = request.get_ref().since_ms;
         let entries = self.context.store.read(|state| {
             state
@@ -281,6 +292,14 @@ impl AdminService for AdminApi {
                     at_ms: entry.at_ms,
                     actor: entry.actor.clone(),
                     action: entry.action.clone(),
+                    role: entry.role.clone(),
+                    outcome: if entry.refused.is_some() {
+                        "refused"
+                    } else {
+                        "allowed"
+                    }
+                    .to_owned(),
+                    reason: entry.refused.clone().unwrap_or_default(),
                 })
                 .collect()
         });
@@ -291,7 +310,7 @@ impl AdminService for AdminApi {
         &self,
         request: Request<RolloutStatusRequest>,
     ) -> Result<Response<RolloutStatusResponse>, Status> {
-        require_admin(&request)?;
+        require(&self.context, &request, Action::Read).await?;
         Ok(Response::new(RolloutStatusResponse {
             rollout: self.current_view(),
         }))
@@ -301,7 +320,7 @@ impl AdminService for AdminApi {
         &self,
         request: Request<RolloutHistoryRequest>,
     ) -> Result<Response<RolloutHistoryResponse>, Status> {
-        require_admin(&request)?;
+        require(&self.context, &request, Action::Read).await?;
         let now = now_ms();
         let rollouts = self.context.store.read(|state| {
             state
@@ -318,8 +337,21 @@ impl AdminService for AdminApi {
         &self,
         request: Request<RolloutActionRequest>,
     ) -> Result<Response<RolloutActionResponse>, Status> {
-        let actor = require_admin(&request)?;
+        let action = match request.get_ref().action.as_str() {
+            "promote" => Action::Promote,
+            "pause" => Action::Pause,
+            "resume" => Action::Resume,
+            "rollback" => Action::Rollback,
+            other => {
+                return Err(Status::invalid_argument(format!(
+                    "unknown rollout action '{other}' (promote, pause, resume, rollback)"
+                )));
+            }
+        };
+        let caller = require(&self.context, &request, action).await?;
         let request = request.into_inner();
+        self.check_rollout_scope(&caller, action, &request).await?;
+        let actor = caller.actor;
         let at_ms = now_ms();
         let command = match request.action.as_str() {
             "promote" => Command::Operate {
@@ -378,9 +410,119 @@ impl AdminService for AdminApi {
             rollout: self.current_view(),
         }))
     }
+
+    async fn create_user(
+        &self,
+        request: Request<CreateUserRequest>,
+    ) -> Result<Response<CreateUserResponse>, Status> {
+        super::users::create_user(&self.context, request).await
+    }
+
+    async fn list_users(
+        &self,
+        request: Request<ListUsersRequest>,
+    ) -> Result<Response<ListUsersResponse>, Status> {
+        super::users::list_users(&self.context, request).await
+    }
+
+    async fn revoke_user(
+        &self,
+        request: Request<RevokeUserRequest>,
+    ) -> Result<Response<RevokeUserResponse>, Status> {
+        super::users::revoke_user(&self.context, request).await
+    }
+
+    async fn renew_user(
+        &self,
+        request: Request<RenewUserRequest>,
+    ) -> Result<Response<RenewUserResponse>, Status> {
+        super::users::renew_user(&self.context, request).await
+    }
 }
 
 impl AdminApi {
+    /// Refuses (and audits) a rollout action of an environment-scoped
+    /// operator that reaches clusters outside its environments: the wave(s)
+    /// a promote approves, or every cluster of the rollout a pause, resume
+    /// or rollback acts on.
+    async fn check_rollout_scope(
+        &self,
+        caller: &Caller,
+        action: Action,
+        request: &RolloutActionRequest,
+    ) -> Result<(), Status> {
+        if caller.environments.is_empty() {
+            return Ok(());
+        }
+        let reached = self.context.store.read(|state| {
+            let rollout = state.active_rollout().or_else(|| state.rollouts.last())?;
+            let waves: Vec<&crate::state::RolloutWave> = match action {
+                Action::Promote if request.all => rollout
+                    .waves
+                    .iter()
+                    .filter(|wave| wave.state != crate::state::WaveState::Succeeded)
+                    .collect(),
+                Action::Promote if !request.wave.is_empty() => rollout
+                    .waves
+                    .iter()
+                    .filter(|wave| wave.name == request.wave)
+                    .collect(),
+                Action::Promote => rollout
+                    .current_wave()
+                    .and_then(|index| rollout.waves.get(index))
+                    .into_iter()
+                    .collect(),
+                _ => rollout.waves.iter().collect(),
+            };
+            let on = match action {
+                Action::Promote => format!(
+                    "wave {}",
+                    waves
+                        .iter()
+                        .map(|wave| wave.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                _ => format!("rollout {}", rollout.id),
+            };
+            let clusters: Vec<String> = waves
+                .iter()
+                .flat_map(|wave| wave.clusters.iter().map(|cluster| cluster.name.clone()))
+                .collect();
+            Some((on, clusters))
+        });
+        let Some((on, clusters)) = reached else {
+            return Ok(()); // no rollout: the command is refused for that
+        };
+        let environments = super::environments::declared_environments(&self.context)
+            .await?
+            .of_cluster;
+        let checked = caller.check_scope(
+            action,
+            &on,
+            clusters.iter().map(|cluster| {
+                (
+                    cluster.as_str(),
+                    environments.get(cluster).map_or("", String::as_str),
+                )
+            }),
+        );
+        match checked {
+            Ok(()) => Ok(()),
+            Err(reason) => Err(refuse(
+                &self.context,
+                action.describe(),
+                action,
+                Refused {
+                    actor: caller.actor.clone(),
+                    role: Some(caller.role),
+                    reason,
+                },
+            )
+            .await),
+        }
+    }
+
     /// The active rollout, else the latest one.
     fn current_view(&self) -> Option<fleet_proto::RolloutView> {
         let now = now_ms();

@@ -3,11 +3,13 @@
 //! One TLS port serves all: the handshake accepts an optional client
 //! certificate signed by the hub CA (rustls checks chain and validity), and
 //! each method other than `Enroll` checks the identity itself here. Revoked
-//! clusters are refused per call against the replicated state.
+//! clusters and removed hub nodes are refused per call against the
+//! replicated state; operators' roles are checked in `authorization.rs`.
 
 use tonic::{Request, Status};
 
 use crate::pki::{Identity, PeerCertificate};
+use crate::raft::SharedState;
 use crate::store::FleetStore;
 
 /// The peer's verified certificate, or `UNAUTHENTICATED`.
@@ -22,22 +24,20 @@ pub fn peer<T>(request: &Request<T>) -> Result<PeerCertificate, Status> {
         .ok_or_else(|| Status::unauthenticated("the client certificate carries no fleet identity"))
 }
 
-/// The admin identity of the caller (its URI, for the audit log).
-pub fn require_admin<T>(request: &Request<T>) -> Result<String, Status> {
+/// The hub node name of a peer hub (Raft calls and forwarded writes). A
+/// node an operator removed (`fleetctl hub remove`) is refused until it is
+/// added again: its certificate is revoked with it.
+pub fn require_hub<T>(request: &Request<T>, state: &SharedState) -> Result<String, Status> {
     let peer = peer(request)?;
     match &peer.identity {
-        Identity::Admin(_) => Ok(peer.identity.uri()),
-        other => Err(Status::permission_denied(format!(
-            "{other} may not call admin methods (an admin certificate is required)"
-        ))),
-    }
-}
-
-/// The hub node name of a peer hub (Raft calls).
-pub fn require_hub<T>(request: &Request<T>) -> Result<String, Status> {
-    let peer = peer(request)?;
-    match &peer.identity {
-        Identity::Hub(name) => Ok(name.clone()),
+        Identity::Hub(name) => {
+            if state.read(|state| state.is_removed_hub_node(name)) {
+                return Err(Status::permission_denied(format!(
+                    "hub node '{name}' has been removed from the hub and its certificate revoked (fleetctl hub add {name} re-admits it)"
+                )));
+            }
+            Ok(name.clone())
+        }
         other => Err(Status::permission_denied(format!(
             "{other} may not call Raft methods (a hub node certificate is required)"
         ))),

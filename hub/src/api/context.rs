@@ -36,6 +36,8 @@ pub struct ApiContext {
     pub sync: Arc<GitSync>,
     /// Metrics.
     pub metrics: Arc<HubMetrics>,
+    /// Audits refused admin calls, at most `users.refusalAuditsPerMinute`.
+    pub refusals: Arc<super::refusal_audit::RefusalAudit>,
 }
 
 impl ApiContext {

@@ -1,6 +1,7 @@
 //! `MembershipService`: joining new hub nodes (token-authenticated, no
-//! client certificate yet) and, for admins, listing, removing, re-adding
-//! nodes and handing leadership over. Changes are records in the replicated
+//! client certificate yet), listing them (viewers and up) and, for admins,
+//! join tokens, removing, re-adding nodes and handing leadership over (roles
+//! checked in `authorization.rs`). Changes are records in the replicated
 //! state; the leader's `MembershipReconciler` applies them to Raft.
 
 use std::net::IpAddr;
@@ -15,7 +16,7 @@ use fleet_proto::{
 use tonic::{Request, Response, Status};
 use tracing::info;
 
-use super::auth::require_admin;
+use super::authorization::{Action, require};
 use super::context::ApiContext;
 use super::token_lifetime::token_lifetime;
 use crate::clock::now_ms;
@@ -172,7 +173,9 @@ impl MembershipService for MembershipApi {
         &self,
         request: Request<CreateJoinTokenRequest>,
     ) -> Result<Response<CreateJoinTokenResponse>, Status> {
-        let actor = require_admin(&request)?;
+        let actor = require(&self.context, &request, Action::ManageMembership)
+            .await?
+            .actor;
         let ttl = token_lifetime(
             request.into_inner().ttl_seconds,
             DEFAULT_JOIN_TOKEN_TTL.as_secs(),
@@ -207,7 +210,7 @@ impl MembershipService for MembershipApi {
         &self,
         request: Request<MembersRequest>,
     ) -> Result<Response<MembersResponse>, Status> {
-        require_admin(&request)?;
+        require(&self.context, &request, Action::Read).await?;
         let metrics = self.context.store.raft().raft().metrics().borrow().clone();
         let membership = metrics.membership_config.membership().clone();
         let matched = metrics.replication.clone().unwrap_or_default();
@@ -265,7 +268,9 @@ impl MembershipService for MembershipApi {
         &self,
         request: Request<AddNodeRequest>,
     ) -> Result<Response<AddNodeResponse>, Status> {
-        let actor = require_admin(&request)?;
+        let actor = require(&self.context, &request, Action::ManageMembership)
+            .await?
+            .actor;
         self.set_removed(actor, &request.into_inner().name, false)
             .await?;
         Ok(Response::new(AddNodeResponse {}))
@@ -275,7 +280,9 @@ impl MembershipService for MembershipApi {
         &self,
         request: Request<RemoveNodeRequest>,
     ) -> Result<Response<RemoveNodeResponse>, Status> {
-        let actor = require_admin(&request)?;
+        let actor = require(&self.context, &request, Action::ManageMembership)
+            .await?
+            .actor;
         self.set_removed(actor, &request.into_inner().name, true)
             .await?;
         Ok(Response::new(RemoveNodeResponse {}))
@@ -285,7 +292,9 @@ impl MembershipService for MembershipApi {
         &self,
         request: Request<StepDownRequest>,
     ) -> Result<Response<StepDownResponse>, Status> {
-        let actor = require_admin(&request)?;
+        let actor = require(&self.context, &request, Action::ManageMembership)
+            .await?
+            .actor;
         let new_leader = self
             .context
             .store

@@ -1,7 +1,8 @@
 //! `RaftService`: what hub nodes ask of each other — openraft's append
 //! entries, vote and snapshot chunks, writes forwarded to the leader, and
 //! the messages of a leader transfer. Hub identities (`spiffe://fleet/hub/<node>`)
-//! only; payloads are JSON of openraft's own types.
+//! only, and not of a removed node (checked on every call); payloads are
+//! JSON of openraft's own types.
 
 use fleet_proto::RaftPayload;
 use fleet_proto::raft_service_server::RaftService;
@@ -27,8 +28,12 @@ impl RaftApi {
     }
 }
 
-fn decode<T: DeserializeOwned>(request: Request<RaftPayload>, what: &str) -> Result<T, Status> {
-    require_hub(&request)?;
+fn decode<T: DeserializeOwned>(
+    handle: &RaftHandle,
+    request: Request<RaftPayload>,
+    what: &str,
+) -> Result<T, Status> {
+    require_hub(&request, handle.state())?;
     serde_json::from_slice(&request.into_inner().json)
         .map_err(|error| Status::invalid_argument(format!("malformed {what} payload: {error}")))
 }
@@ -45,7 +50,8 @@ impl RaftService for RaftApi {
         &self,
         request: Request<RaftPayload>,
     ) -> Result<Response<RaftPayload>, Status> {
-        let request: AppendEntriesRequest<TypeConfig> = decode(request, "append-entries")?;
+        let request: AppendEntriesRequest<TypeConfig> =
+            decode(&self.handle, request, "append-entries")?;
         let answer = self.handle.raft().append_entries(request).await;
         // Any answer but "your vote is stale" means a current leader spoke.
         if answer
@@ -58,7 +64,7 @@ impl RaftService for RaftApi {
     }
 
     async fn vote(&self, request: Request<RaftPayload>) -> Result<Response<RaftPayload>, Status> {
-        let request: VoteRequest<NodeId> = decode(request, "vote")?;
+        let request: VoteRequest<NodeId> = decode(&self.handle, request, "vote")?;
         let answer = self.handle.raft().vote(request.clone()).await;
         if let Ok(response) = &answer {
             self.handle.after_vote(&request, response);
@@ -70,7 +76,8 @@ impl RaftService for RaftApi {
         &self,
         request: Request<RaftPayload>,
     ) -> Result<Response<RaftPayload>, Status> {
-        let request: InstallSnapshotRequest<TypeConfig> = decode(request, "install-snapshot")?;
+        let request: InstallSnapshotRequest<TypeConfig> =
+            decode(&self.handle, request, "install-snapshot")?;
         let answer = self.handle.raft().install_snapshot(request).await;
         if answer.is_ok() {
             self.handle.heard_from_leader();
@@ -82,7 +89,7 @@ impl RaftService for RaftApi {
         &self,
         request: Request<RaftPayload>,
     ) -> Result<Response<RaftPayload>, Status> {
-        let request: ForwardedRequest = decode(request, "forwarded request")?;
+        let request: ForwardedRequest = decode(&self.handle, request, "forwarded request")?;
         encode(&self.handle.serve_forwarded(request).await)
     }
 
@@ -90,7 +97,7 @@ impl RaftService for RaftApi {
         &self,
         request: Request<RaftPayload>,
     ) -> Result<Response<RaftPayload>, Status> {
-        let handover: Handover = decode(request, "handover")?;
+        let handover: Handover = decode(&self.handle, request, "handover")?;
         self.handle
             .take_handover(handover)
             .await

@@ -206,7 +206,9 @@ impl CertificateAuthority {
                 ExtendedKeyUsagePurpose::ServerAuth,
                 ExtendedKeyUsagePurpose::ClientAuth,
             ],
-            Identity::Cluster(_) | Identity::Admin(_) => vec![ExtendedKeyUsagePurpose::ClientAuth],
+            Identity::Cluster(_) | Identity::Admin(_) | Identity::User(_) => {
+                vec![ExtendedKeyUsagePurpose::ClientAuth]
+            }
         };
         params.use_authority_key_identifier_extension = true;
         let now = OffsetDateTime::now_utc();

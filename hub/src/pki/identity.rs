@@ -15,8 +15,12 @@ pub enum Identity {
     Cluster(String),
     /// A hub node.
     Hub(String),
-    /// An operator.
+    /// The operator `fleet-hub init` made a certificate for (an admin
+    /// unless revoked).
     Admin(String),
+    /// An operator created with `fleetctl user create`; its role is in the
+    /// replicated state.
+    User(String),
 }
 
 impl Identity {
@@ -26,6 +30,7 @@ impl Identity {
             Identity::Cluster(name) => format!("{PREFIX}cluster/{name}"),
             Identity::Hub(name) => format!("{PREFIX}hub/{name}"),
             Identity::Admin(name) => format!("{PREFIX}admin/{name}"),
+            Identity::User(name) => format!("{PREFIX}user/{name}"),
         }
     }
 
@@ -39,6 +44,7 @@ impl Identity {
             "cluster" => Some(Identity::Cluster(name.to_owned())),
             "hub" => Some(Identity::Hub(name.to_owned())),
             "admin" => Some(Identity::Admin(name.to_owned())),
+            "user" => Some(Identity::User(name.to_owned())),
             _ => None,
         }
     }

@@ -224,6 +224,83 @@ pub enum Command {
         /// When the leader decided (Unix milliseconds).
         at_ms: u64,
     },
+    /// An admin created an operator ("user") with a certificate the hub
+    /// minted from fleetctl's CSR; fails while a user of that name exists
+    /// and is not revoked.
+    CreateUser {
+        /// The user's name.
+        name: String,
+        /// Its role.
+        role: super::users::Role,
+        /// Environments it is limited to (empty: all).
+        environments: Vec<String>,
+        /// Serial of the certificate about to be issued.
+        serial: String,
+        /// When that certificate expires (Unix milliseconds).
+        expires_at_ms: u64,
+        /// Who (certificate identity).
+        actor: String,
+        /// When (Unix milliseconds).
+        at_ms: u64,
+    },
+    /// An admin revoked a user: every certificate of it is refused from now on.
+    RevokeUser {
+        /// The user's name.
+        name: String,
+        /// Who (certificate identity).
+        actor: String,
+        /// When (Unix milliseconds).
+        at_ms: u64,
+    },
+    /// A user renewed its own certificate with its current one; fails if the
+    /// user is revoked or `previous_serial` is not one of its certificates.
+    RenewUser {
+        /// The user's name.
+        name: String,
+        /// Serial of the certificate it authenticated with.
+        previous_serial: String,
+        /// Serial of the certificate about to be issued.
+        serial: String,
+        /// When the new certificate expires (Unix milliseconds).
+        expires_at_ms: u64,
+        /// When (Unix milliseconds).
+        at_ms: u64,
+    },
+    /// Calls the hub refused, audited (a node writes them in batches, at most
+    /// `users.refusalAuditsPerMinute` a minute; see `api/refusal_audit.rs`).
+    AuditRefusals {
+        /// The refused calls.
+        refusals: Vec<Refusal>,
+        /// When (Unix milliseconds).
+        at_ms: u64,
+    },
+    /// The admin certificate `fleet-hub init` made is recorded as the user
+    /// of its name on its first call (not audited; a no-op when a record of
+    /// that name exists).
+    RecordInitAdmin {
+        /// The name in `spiffe://fleet/admin/<name>`.
+        name: String,
+        /// Its certificate's serial.
+        serial: String,
+        /// When it expires (Unix milliseconds).
+        expires_at_ms: u64,
+        /// When (Unix milliseconds).
+        at_ms: u64,
+    },
+}
+
+/// One refused call inside [`Command::AuditRefusals`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refusal {
+    /// Who called (certificate identity).
+    pub actor: String,
+    /// Its role as the hub saw it (`viewer`, `operator`, `admin`; empty when
+    /// it has none, e.g. a revoked or unknown user).
+    pub role: String,
+    /// What it tried, in words.
+    pub action: String,
+    /// Why it was refused.
+    pub reason: String,
 }
 
 /// One cluster's new status inside [`Command::ReportStatuses`].

@@ -42,6 +42,9 @@ pub struct FleetState {
     /// new entries are numbered after it even when every entry is gone.
     #[serde(default)]
     pub audit_trimmed_through: u64,
+    /// Operators by name (see `state/users.rs`).
+    #[serde(default)]
+    pub users: BTreeMap<String, super::users::UserRecord>,
 }
 
 impl FleetState {
@@ -196,6 +199,43 @@ impl FleetState {
                 audit_through_sequence,
                 at_ms: _,
             } => self.trim(revisions, rollouts, *audit_through_sequence),
+            Command::CreateUser {
+                name,
+                role,
+                environments,
+                serial,
+                expires_at_ms,
+                actor,
+                at_ms,
+            } => self.create_user(
+                name,
+                *role,
+                environments,
+                serial,
+                *expires_at_ms,
+                actor,
+                *at_ms,
+            ),
+            Command::RevokeUser { name, actor, at_ms } => self.revoke_user(name, actor, *at_ms),
+            Command::RenewUser {
+                name,
+                previous_serial,
+                serial,
+                expires_at_ms,
+                at_ms,
+            } => self.renew_user(name, previous_serial, serial, *expires_at_ms, *at_ms),
+            Command::RecordInitAdmin {
+                name,
+                serial,
+                expires_at_ms,
+                at_ms,
+            } => self.record_init_admin(name, serial, *expires_at_ms, *at_ms),
+            Command::AuditRefusals { refusals, at_ms } => {
+                for refusal in refusals {
+                    self.audit_refusal(refusal, *at_ms);
+                }
+                CommandResult::Applied
+            }
         }
     }
 
@@ -326,11 +366,31 @@ impl FleetState {
             .last()
             .map_or(self.audit_trimmed_through, |entry| entry.sequence)
             + 1;
+        let role = self.role_of_actor(actor);
         self.audit.push(AuditEntry {
             sequence,
             at_ms,
             actor: actor.to_owned(),
             action,
+            role,
+            refused: None,
+        });
+    }
+
+    /// Records a refused call (issue #15): who, with which role, what and why.
+    fn audit_refusal(&mut self, refusal: &super::command::Refusal, at_ms: u64) {
+        let sequence = self
+            .audit
+            .last()
+            .map_or(self.audit_trimmed_through, |entry| entry.sequence)
+            + 1;
+        self.audit.push(AuditEntry {
+            sequence,
+            at_ms,
+            actor: refusal.actor.clone(),
+            action: refusal.action.clone(),
+            role: refusal.role.clone(),
+            refused: Some(refusal.reason.clone()),
         });
     }
 

@@ -188,6 +188,17 @@ impl FleetState {
         CommandResult::Applied
     }
 
+    /// Whether `name` is a hub node an operator removed (and not re-added
+    /// or joined again since): its certificate is refused on every call.
+    pub fn is_removed_hub_node(&self, name: &str) -> bool {
+        let mut records = self
+            .hub_nodes
+            .values()
+            .filter(|record| record.name == name)
+            .peekable();
+        records.peek().is_some() && records.all(|record| record.removed)
+    }
+
     /// The hub nodes that are meant to be members (not removed).
     pub fn active_hub_nodes(&self) -> impl Iterator<Item = (&NodeId, &HubNodeRecord)> {
         self.hub_nodes.iter().filter(|(_, record)| !record.removed)
@@ -259,6 +270,8 @@ mod tests {
             })
         };
         assert_eq!(remove(&mut state, "hub-2", true), CommandResult::Applied);
+        assert!(state.is_removed_hub_node("hub-2"));
+        assert!(!state.is_removed_hub_node("hub-1") && !state.is_removed_hub_node("unknown"));
         assert!(matches!(
             remove(&mut state, "hub-1", true),
             CommandResult::Rejected(_)
@@ -269,5 +282,6 @@ mod tests {
             CommandResult::Applied
         );
         assert_eq!(state.active_hub_nodes().count(), 2);
+        assert!(!state.is_removed_hub_node("hub-2"));
     }
 }

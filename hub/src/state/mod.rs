@@ -14,8 +14,9 @@ mod renewal;
 mod retention;
 mod rollout;
 pub mod rollout_transitions;
+mod users;
 
-pub use command::{Command, CommandResult, StatusUpdate};
+pub use command::{Command, CommandResult, Refusal, StatusUpdate};
 pub use fleet_state::FleetState;
 pub use hub_nodes::{HubNodeRecord, JoinTokenRecord};
 pub use records::{
@@ -27,3 +28,4 @@ pub use rollout::{
     FailurePolicy, OperatorAction, PlannedWave, Rollout, RolloutCluster, RolloutPlan, RolloutState,
     RolloutWave, WaveState,
 };
+pub use users::{CERTIFICATES_KEPT_PER_USER, Role, UserCertificate, UserRecord};

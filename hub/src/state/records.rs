@@ -134,4 +134,11 @@ pub struct AuditEntry {
     pub actor: String,
     /// What, in words.
     pub action: String,
+    /// The actor's role when it acted (`viewer`, `operator`, `admin`; empty
+    /// for agents, hub nodes and the rollout controller).
+    #[serde(default)]
+    pub role: String,
+    /// Why the call was refused (`None`: it was allowed).
+    #[serde(default)]
+    pub refused: Option<String>,
 }

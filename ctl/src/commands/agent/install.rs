@@ -26,8 +26,9 @@ pub async fn run(args: &AgentInstallArgs) -> Result<(), CliError> {
             None,
         ));
     };
-    let ca_pem = std::fs::read_to_string(&context.ca)
-        .with_context(|| format!("reading the hub CA {}", context.ca.display()))?;
+    let ca_pem = context
+        .ca_pem()
+        .with_context(|| format!("reading the hub CA of context '{}'", context.name))?;
     let endpoints = if args.hub_endpoints.is_empty() {
         context.endpoints.clone()
     } else {

@@ -3,10 +3,8 @@
 //! its own mTLS session, until interrupted — to load a hub by hand and watch
 //! it with `fleetctl status`, `/metrics` and `top`.
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
-use anyhow::Context as _;
 use fleet_proto::ListClustersRequest;
 
 use super::simulated_agent::Behaviour;
@@ -18,12 +16,9 @@ use crate::hub_client::{admin_client, hub_context, status_error};
 pub async fn run(args: &BenchAgentsArgs) -> Result<(), CliError> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let context = hub_context(&args.hub)?;
-    let read = |file: &Path| {
-        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))
-    };
     let access = HubAccess {
         endpoints: context.endpoints.clone(),
-        ca_pem: read(&context.ca)?,
+        ca_pem: context.ca_pem().map_err(anyhow::Error::from)?,
     };
     let mut admin = admin_client(&args.hub).await?;
     let mut clusters: Vec<String> = admin
