@@ -55,6 +55,9 @@ pub enum Command {
     /// The hub's own nodes: join tokens, members, add/remove, leader transfer.
     #[command(subcommand)]
     Hub(HubCommand),
+    /// Where the hub sends signed notifications of rollout events.
+    #[command(subcommand)]
+    Notifications(crate::commands::notifications::args::NotificationsCommand),
 }
 
 /// `fleetctl hub ...`.

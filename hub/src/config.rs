@@ -36,6 +36,9 @@ pub struct Config {
     /// How much history the replicated state keeps (all optional).
     #[serde(default)]
     pub retention: RetentionConfig,
+    /// Delivery of notifications (all optional).
+    #[serde(default)]
+    pub notifications: crate::notifications::NotificationsConfig,
 }
 
 /// Connection limits of the hub's gRPC and HTTP ports (`server:` in

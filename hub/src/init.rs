@@ -137,6 +137,7 @@ pub fn run(settings: &InitSettings) -> anyhow::Result<PathBuf> {
         server: ServerConfig::default(),
         render: RenderConfig::default(),
         retention: crate::config::RetentionConfig::default(),
+        notifications: crate::notifications::NotificationsConfig::default(),
     };
     config.save(&config_path)?;
 

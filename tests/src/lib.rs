@@ -23,3 +23,4 @@ pub mod termination;
 pub mod test_random;
 pub mod tiny_fleet;
 pub mod tools;
+pub mod webhook_receiver;

@@ -5,6 +5,7 @@ mod audit;
 mod bench;
 mod demo;
 mod hub;
+pub mod notifications;
 mod plan;
 mod refresh;
 mod render;
@@ -62,6 +63,18 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Hub(HubCommand::StepDown(args)) => block_on(hub::step_down(&args)),
         Command::Demo(args) => demo::run(&args),
         Command::Agent(AgentCommand::Install(args)) => block_on(agent::install::run(&args)),
+        Command::Notifications(command) => block_on(run_notifications(command)),
+    }
+}
+
+async fn run_notifications(
+    command: notifications::args::NotificationsCommand,
+) -> Result<(), CliError> {
+    use notifications::args::NotificationsCommand;
+    match command {
+        NotificationsCommand::Add(args) => notifications::add::run(&args).await,
+        NotificationsCommand::List(args) => notifications::list::run(&args).await,
+        NotificationsCommand::Remove(args) => notifications::remove::run(&args).await,
     }
 }
 

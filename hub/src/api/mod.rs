@@ -9,6 +9,7 @@ mod auth;
 mod context;
 mod desired_state;
 mod membership_service;
+mod notification_admin;
 mod raft_service;
 mod renewal;
 mod report_limits;

@@ -9,6 +9,8 @@
 mod command;
 mod fleet_state;
 mod hub_nodes;
+pub mod notification_events;
+mod notifications;
 mod records;
 mod renewal;
 mod retention;
@@ -18,6 +20,10 @@ pub mod rollout_transitions;
 pub use command::{Command, CommandResult, StatusUpdate};
 pub use fleet_state::FleetState;
 pub use hub_nodes::{HubNodeRecord, JoinTokenRecord};
+pub use notifications::{
+    DeliveryOutcome, DeliveryResult, EventCategory, NotificationEvent, NotificationFormat,
+    NotificationState, NotificationTarget, OutboxEntry, PendingDelivery, SecretText,
+};
 pub use records::{
     AgentRecord, AppStatusRecord, AuditEntry, ClusterRecord, ClusterStatus, HealthState,
     RevisionRecord, RevisionVerdict, TokenRecord,
