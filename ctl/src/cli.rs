@@ -58,6 +58,8 @@ pub enum Command {
     /// Where the hub sends signed notifications of rollout events.
     #[command(subcommand)]
     Notifications(crate::commands::notifications::args::NotificationsCommand),
+    /// The fleet in a browser, served on this machine with your own identity.
+    Dashboard(crate::commands::dashboard::args::DashboardArgs),
 }
 
 /// `fleetctl hub ...`.

@@ -3,6 +3,7 @@
 mod agent;
 mod audit;
 mod bench;
+pub mod dashboard;
 mod demo;
 mod hub;
 pub mod notifications;
@@ -64,6 +65,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Demo(args) => demo::run(&args),
         Command::Agent(AgentCommand::Install(args)) => block_on(agent::install::run(&args)),
         Command::Notifications(command) => block_on(run_notifications(command)),
+        Command::Dashboard(args) => block_on_threads(dashboard::run(&args)),
     }
 }
 
