@@ -186,3 +186,167 @@ impl FleetState {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+    use crate::state::notifications::{
+        DeliveryOutcome, DeliveryResult, NotificationFormat, NotificationTarget, SecretText,
+    };
+    use crate::state::{CommandResult, PlannedWave, RevisionVerdict, RolloutPlan};
+
+    fn target(name: &str, categories: &[EventCategory]) -> Command {
+        Command::SetNotificationTarget {
+            target: NotificationTarget {
+                name: name.into(),
+                url: SecretText("http://receiver.invalid/secret-path".into()),
+                secret: Some(SecretText("s3cret".into())),
+                format: NotificationFormat::Json,
+                categories: categories.iter().copied().collect::<BTreeSet<_>>(),
+                created_by: "spiffe://fleet/admin/ops".into(),
+                created_at_ms: 0,
+                delivered: 0,
+                failed_attempts: 0,
+                dropped: 0,
+                last_error: None,
+                last_error_at_ms: None,
+                last_delivered_at_ms: None,
+            },
+            actor: "spiffe://fleet/admin/ops".into(),
+            at_ms: 0,
+        }
+    }
+
+    fn revision(state: &mut FleetState, revision: &str, digest: &str) {
+        let result = state.apply(&Command::RecordRevision {
+            revision: revision.into(),
+            summary: "change".into(),
+            at_ms: 1,
+            verdict: RevisionVerdict::Valid {
+                digests: [("a".to_owned(), digest.to_owned())].into(),
+            },
+            plan: Some(RolloutPlan {
+                waves: vec![PlannedWave {
+                    name: "prod".into(),
+                    clusters: vec!["a".into()],
+                    manual: true,
+                    bake_ms: 0,
+                    max_parallel: None,
+                }],
+                max_failures: 0,
+                progress_deadline_ms: 1000,
+                on_failure: FailurePolicy::Rollback,
+            }),
+        });
+        assert_eq!(result, CommandResult::Applied);
+    }
+
+    fn kinds(state: &FleetState) -> Vec<&str> {
+        state
+            .notifications
+            .outbox
+            .iter()
+            .map(|entry| entry.event.kind.as_str())
+            .collect()
+    }
+
+    #[test]
+    fn rollout_changes_raise_events_only_for_targets_that_want_them() {
+        let mut state = FleetState::default();
+        revision(&mut state, "r1", "d1");
+        assert!(state.notifications.outbox.is_empty(), "no target, no event");
+        state.apply(&target("approvals", &[EventCategory::Approval]));
+        state.apply(&target(
+            "everything",
+            &[EventCategory::Rollout, EventCategory::Approval],
+        ));
+        revision(&mut state, "r2", "d2");
+        let rollout = state.active_rollout().unwrap().id;
+        state.apply(&Command::SetWaveState {
+            rollout,
+            wave: 0,
+            state: WaveState::WaitingApproval,
+            at_ms: 2,
+        });
+        state.apply(&Command::FailCluster {
+            rollout,
+            cluster: "a".into(),
+            reason: "Degraded: image pull failed".into(),
+            at_ms: 3,
+        });
+        state.apply(&Command::SetWaveState {
+            rollout,
+            wave: 0,
+            state: WaveState::Failed,
+            at_ms: 3,
+        });
+        state.apply(&Command::RollbackRollout {
+            rollout,
+            reason: "wave prod failed".into(),
+            actor: crate::state::rollout_transitions::CONTROLLER.into(),
+            at_ms: 4,
+        });
+        assert_eq!(
+            kinds(&state),
+            [
+                ROLLOUT_STARTED,
+                WAVE_APPROVAL_NEEDED,
+                WAVE_FAILED,
+                ROLLOUT_FAILED,
+                ROLLOUT_ROLLED_BACK
+            ]
+        );
+        let outbox = &state.notifications.outbox;
+        assert_eq!(outbox[1].pending.len(), 2, "both targets want approvals");
+        assert_eq!(outbox[0].pending.len(), 1, "only one wants rollout events");
+        assert!(
+            outbox[2]
+                .event
+                .message
+                .contains("a: Degraded: image pull failed")
+        );
+        let sequences: Vec<u64> = outbox.iter().map(|entry| entry.event.sequence).collect();
+        assert_eq!(sequences, [1, 2, 3, 4, 5]);
+        assert!(!format!("{:?}", target("x", &[])).contains("secret-path"));
+    }
+
+    #[test]
+    fn acknowledged_events_leave_the_outbox_and_failures_stay_with_a_retry_time() {
+        let mut state = FleetState::default();
+        state.apply(&target("hook", &[EventCategory::Rollout]));
+        revision(&mut state, "r1", "d1");
+        revision(&mut state, "r2", "d2");
+        assert_eq!(kinds(&state), [ROLLOUT_STARTED, ROLLOUT_STARTED]);
+        let outcome = |sequence, result| DeliveryOutcome {
+            sequence,
+            target: "hook".into(),
+            result,
+        };
+        state.apply(&Command::RecordNotificationDeliveries {
+            outcomes: vec![
+                outcome(1, DeliveryResult::Delivered),
+                outcome(
+                    2,
+                    DeliveryResult::Failed {
+                        error: "HTTP 500".into(),
+                        next_attempt_ms: 99,
+                    },
+                ),
+            ],
+            at_ms: 10,
+        });
+        assert_eq!(state.notifications.outbox.len(), 1);
+        let pending = &state.notifications.outbox[0].pending["hook"];
+        assert_eq!((pending.attempts, pending.next_attempt_ms), (1, 99));
+        let hook = &state.notifications.targets["hook"];
+        assert_eq!((hook.delivered, hook.failed_attempts), (1, 1));
+        // Past retention the leader trims; the target counts it as dropped.
+        let trim = state.notifications.trim_command(5, 100, 20).unwrap();
+        assert_eq!(state.apply(&trim), CommandResult::Applied);
+        assert!(state.notifications.outbox.is_empty());
+        assert_eq!(state.notifications.targets["hook"].dropped, 1);
+        assert_eq!(state.notifications.trim_command(5, 100, 20), None);
+    }
+}

@@ -33,7 +33,8 @@
         event.preventDefault();
         if (!window.confirm(form.dataset.confirm)) return;
         live.textContent = "sending…";
-        fetch(form.action, {
+        // form.action would be the input named "action": read the attribute.
+        fetch(form.getAttribute("action"), {
           method: "POST",
           body: new URLSearchParams(new FormData(form)),
           headers: { "X-CSRF-Token": csrf },
