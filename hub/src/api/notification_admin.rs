@@ -75,10 +75,10 @@ pub fn set_target_command(
         ));
     }
     Ok(Command::SetNotificationTarget {
-        target: NotificationTarget {
+        target: Box::new(NotificationTarget {
             name,
             url: SecretText(url),
-            secret: (!request.secret.is_empty()).then(|| SecretText(request.secret)),
+            secret: (!request.secret.is_empty()).then_some(SecretText(request.secret)),
             format,
             categories,
             created_by: actor.clone(),
@@ -89,7 +89,7 @@ pub fn set_target_command(
             last_error: None,
             last_error_at_ms: None,
             last_delivered_at_ms: None,
-        },
+        }),
         actor,
         at_ms,
     })

@@ -227,8 +227,9 @@ pub enum Command {
     },
     /// An operator adds (or replaces) a notification target.
     SetNotificationTarget {
-        /// The target (URL and secret redacted in `Debug`).
-        target: NotificationTarget,
+        /// The target (URL and secret redacted in `Debug`; boxed, as it is
+        /// much larger than the other commands).
+        target: Box<NotificationTarget>,
         /// Who (certificate identity).
         actor: String,
         /// When (Unix milliseconds).

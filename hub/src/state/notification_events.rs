@@ -199,7 +199,7 @@ mod tests {
 
     fn target(name: &str, categories: &[EventCategory]) -> Command {
         Command::SetNotificationTarget {
-            target: NotificationTarget {
+            target: Box::new(NotificationTarget {
                 name: name.into(),
                 url: SecretText("http://receiver.invalid/secret-path".into()),
                 secret: Some(SecretText("s3cret".into())),
@@ -213,7 +213,7 @@ mod tests {
                 last_error: None,
                 last_error_at_ms: None,
                 last_delivered_at_ms: None,
-            },
+            }),
             actor: "spiffe://fleet/admin/ops".into(),
             at_ms: 0,
         }
