@@ -61,6 +61,11 @@ pub enum Command {
     /// Clusters: revoke one.
     #[command(subcommand)]
     Cluster(crate::user_cli::ClusterCommand),
+    /// Where the hub sends signed notifications of rollout events.
+    #[command(subcommand)]
+    Notifications(crate::commands::notifications::args::NotificationsCommand),
+    /// The fleet in a browser, served on this machine with your own identity.
+    Dashboard(crate::commands::dashboard::args::DashboardArgs),
 }
 
 /// `fleetctl hub ...`.

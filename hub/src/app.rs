@@ -26,6 +26,7 @@ use crate::git::{GitMirror, GitSync};
 use crate::http::metrics::HubMetrics;
 use crate::http::{HttpState, router};
 use crate::membership::MembershipReconciler;
+use crate::notifications::NotificationDeliverer;
 use crate::pki::CertificateAuthority;
 use crate::raft::{PeerTls, RaftSettings, start};
 use crate::rollout::{ControllerSettings, RolloutDriver};
@@ -118,6 +119,7 @@ pub async fn serve_until(
         )
     };
     let metrics = Arc::new(HubMetrics::default());
+    let notification_metrics = metrics.clone();
     let desired = Arc::new(DesiredStateCache::new(mirror.clone()));
     let sync = Arc::new(
         GitSync::new(
@@ -226,6 +228,15 @@ pub async fn serve_until(
         .run(),
     );
     supervisor.spawn("git sync", sync.run());
+    supervisor.spawn(
+        "notification deliverer",
+        NotificationDeliverer::new(
+            controller_store.clone(),
+            config.notifications.clone(),
+            notification_metrics,
+        )
+        .run(),
+    );
     supervisor.spawn(
         "rollout driver",
         RolloutDriver::new(controller_store, ControllerSettings::default()).run(),

@@ -39,6 +39,9 @@ pub struct Config {
     /// Operators' certificates and refusal auditing (`users:`).
     #[serde(default)]
     pub users: crate::users_config::UsersConfig,
+    /// Delivery of notifications (all optional).
+    #[serde(default)]
+    pub notifications: crate::notifications::NotificationsConfig,
 }
 
 /// Connection limits of the hub's gRPC and HTTP ports (`server:` in

@@ -138,6 +138,7 @@ pub fn run(settings: &InitSettings) -> anyhow::Result<PathBuf> {
         render: RenderConfig::default(),
         retention: crate::config::RetentionConfig::default(),
         users: crate::users_config::UsersConfig::default(),
+        notifications: crate::notifications::NotificationsConfig::default(),
     };
     config.save(&config_path)?;
 

@@ -181,6 +181,7 @@ pub async fn run(settings: &JoinSettings) -> anyhow::Result<PathBuf> {
         render: RenderConfig::default(),
         retention: crate::config::RetentionConfig::default(),
         users: crate::users_config::UsersConfig::default(),
+        notifications: crate::notifications::NotificationsConfig::default(),
     };
     config.save(&config_path)?;
     Ok(config_path)

@@ -23,6 +23,7 @@ pub mod http;
 pub mod init;
 pub mod join;
 pub mod membership;
+pub mod notifications;
 pub mod pki;
 pub mod private_files;
 pub mod raft;

@@ -23,3 +23,5 @@ pub mod termination;
 pub mod test_random;
 pub mod tiny_fleet;
 pub mod tools;
+pub mod webdriver;
+pub mod webhook_receiver;

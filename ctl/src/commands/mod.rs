@@ -4,8 +4,10 @@ mod agent;
 mod audit;
 mod bench;
 mod cluster;
+pub mod dashboard;
 mod demo;
 mod hub;
+pub mod notifications;
 mod plan;
 mod refresh;
 mod render;
@@ -67,6 +69,19 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Agent(AgentCommand::Install(args)) => block_on(agent::install::run(&args)),
         Command::User(command) => block_on(user::run(command)),
         Command::Cluster(ClusterCommand::Revoke(args)) => block_on(cluster::revoke(&args)),
+        Command::Notifications(command) => block_on(run_notifications(command)),
+        Command::Dashboard(args) => block_on_threads(dashboard::run(&args)),
+    }
+}
+
+async fn run_notifications(
+    command: notifications::args::NotificationsCommand,
+) -> Result<(), CliError> {
+    use notifications::args::NotificationsCommand;
+    match command {
+        NotificationsCommand::Add(args) => notifications::add::run(&args).await,
+        NotificationsCommand::List(args) => notifications::list::run(&args).await,
+        NotificationsCommand::Remove(args) => notifications::remove::run(&args).await,
     }
 }
 

@@ -15,6 +15,9 @@ use fleet_proto::{
 use fleet_proto::{
     CreateUserRequest, CreateUserResponse, ListUsersRequest, ListUsersResponse, RenewUserRequest,
     RenewUserResponse, RevokeUserRequest, RevokeUserResponse,
+    ListNotificationTargetsRequest, ListNotificationTargetsResponse,
+    RemoveNotificationTargetRequest, RemoveNotificationTargetResponse,
+    SetNotificationTargetRequest, SetNotificationTargetResponse,
 };
 use tonic::{Request, Response, Status};
 use tracing::info;
@@ -437,6 +440,63 @@ impl AdminService for AdminApi {
         request: Request<RenewUserRequest>,
     ) -> Result<Response<RenewUserResponse>, Status> {
         super::users::renew_user(&self.context, request).await
+    }
+
+    async fn set_notification_target(
+        &self,
+        request: Request<SetNotificationTargetRequest>,
+    ) -> Result<Response<SetNotificationTargetResponse>, Status> {
+        let actor = require(&self.context, &request, Action::ManageNotifications)
+            .await?
+            .actor;
+        let command =
+            super::notification_admin::set_target_command(request.into_inner(), actor, now_ms())?;
+        let result = self
+            .context
+            .store
+            .write(command)
+            .await
+            .map_err(unavailable)?;
+        if let CommandResult::Rejected(reason) = result {
+            return Err(Status::failed_precondition(reason));
+        }
+        Ok(Response::new(SetNotificationTargetResponse {}))
+    }
+
+    async fn remove_notification_target(
+        &self,
+        request: Request<RemoveNotificationTargetRequest>,
+    ) -> Result<Response<RemoveNotificationTargetResponse>, Status> {
+        let actor = require(&self.context, &request, Action::ManageNotifications)
+            .await?
+            .actor;
+        let name = request.into_inner().name.trim().to_owned();
+        let result = self
+            .context
+            .store
+            .write(Command::RemoveNotificationTarget {
+                name,
+                actor,
+                at_ms: now_ms(),
+            })
+            .await
+            .map_err(unavailable)?;
+        if let CommandResult::Rejected(reason) = result {
+            return Err(Status::not_found(reason));
+        }
+        Ok(Response::new(RemoveNotificationTargetResponse {}))
+    }
+
+    async fn list_notification_targets(
+        &self,
+        request: Request<ListNotificationTargetsRequest>,
+    ) -> Result<Response<ListNotificationTargetsResponse>, Status> {
+        require(&self.context, &request, Action::Read).await?;
+        Ok(Response::new(
+            self.context
+                .store
+                .read(super::notification_admin::list_targets),
+        ))
     }
 }
 

@@ -43,6 +43,9 @@ pub enum Action {
     ManageMembership,
     /// Renew the caller's own user certificate.
     RenewOwnCertificate,
+    /// Add or remove notification targets (a target makes the leader send
+    /// requests to any URL it can reach, so it is the admin's).
+    ManageNotifications,
 }
 
 impl Action {
@@ -58,7 +61,8 @@ impl Action {
             Action::CreateToken
             | Action::ManageUsers
             | Action::RevokeCluster
-            | Action::ManageMembership => Role::Admin,
+            | Action::ManageMembership
+            | Action::ManageNotifications => Role::Admin,
         }
     }
 
@@ -76,6 +80,7 @@ impl Action {
             Action::RevokeCluster => "revoke clusters",
             Action::ManageMembership => "change hub membership",
             Action::RenewOwnCertificate => "renew its certificate",
+            Action::ManageNotifications => "manage notification targets",
         }
     }
 

@@ -11,6 +11,7 @@ mod context;
 mod desired_state;
 mod environments;
 mod membership_service;
+mod notification_admin;
 mod raft_service;
 mod refusal_audit;
 mod renewal;

@@ -195,6 +195,49 @@ async fn render(
         .map_err(|error| Status::internal(format!("{error:#}")))
 }
 
+/// Raises a `drift.reverted` event (counts only, no names or values) when
+/// the report holds reverted drift and a target receives drift events.
+fn notify_reverted_drift(context: &ApiContext, cluster: &str, events: &[fleet_proto::DriftEvent]) {
+    let reverted = events.iter().filter(|event| event.reverted).count();
+    let wanted = context.store.read(|state| {
+        state
+            .notifications
+            .wants(crate::state::EventCategory::Drift)
+    });
+    if reverted == 0 || !wanted {
+        return;
+    }
+    let apps: std::collections::BTreeSet<&str> = events
+        .iter()
+        .filter(|event| event.reverted)
+        .map(|event| event.app.as_str())
+        .collect();
+    let event = crate::state::NotificationEvent {
+        sequence: 0,
+        kind: crate::state::notification_events::DRIFT_REVERTED.to_owned(),
+        category: crate::state::EventCategory::Drift,
+        rollout: None,
+        revision: String::new(),
+        wave: None,
+        clusters: vec![cluster.to_owned()],
+        message: format!(
+            "cluster {cluster}: drift in {reverted} object(s) of {} app(s) reverted",
+            apps.len()
+        ),
+        at_ms: crate::clock::now_ms(),
+    };
+    let store = context.store.clone();
+    // Not awaited: a session never waits on a notification.
+    tokio::spawn(async move {
+        if let Err(error) = store
+            .write(crate::state::Command::RaiseNotification { event })
+            .await
+        {
+            warn!(%error, "the drift notification could not be recorded");
+        }
+    });
+}
+
 async fn receive(context: &ApiContext, cluster: &str, message: AgentMessage) -> Result<(), Status> {
     match message.kind {
         Some(agent_message::Kind::Status(report)) => {
@@ -239,6 +282,7 @@ async fn receive(context: &ApiContext, cluster: &str, message: AgentMessage) -> 
                     "drift reported for more objects (not logged one by one)"
                 );
             }
+            notify_reverted_drift(context, cluster, &report.events);
         }
         Some(agent_message::Kind::Hello(_)) => {
             return Err(Status::invalid_argument(

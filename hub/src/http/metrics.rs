@@ -32,6 +32,12 @@ pub struct HubMetrics {
     pub state_bytes: Gauge<u64, AtomicU64>,
     /// Size of the last snapshot.
     pub snapshot_bytes: Gauge<u64, AtomicU64>,
+    /// Notifications acknowledged by their receivers (sent by this node).
+    pub notifications_delivered: Counter,
+    /// Notification attempts that failed (sent by this node).
+    pub notification_failures: Counter,
+    /// Undelivered events in the outbox (as this node last saw it leading).
+    pub notification_outbox_events: Gauge,
 }
 
 impl Default for HubMetrics {
@@ -93,7 +99,28 @@ impl Default for HubMetrics {
             "Size of the last snapshot built or installed here",
             snapshot_bytes.clone(),
         );
+        let notifications_delivered = Counter::default();
+        registry.register(
+            "notifications_delivered",
+            "Notifications acknowledged by their receivers",
+            notifications_delivered.clone(),
+        );
+        let notification_failures = Counter::default();
+        registry.register(
+            "notification_failures",
+            "Notification delivery attempts that failed",
+            notification_failures.clone(),
+        );
+        let notification_outbox_events = Gauge::default();
+        registry.register(
+            "notification_outbox_events",
+            "Undelivered notification events in the outbox",
+            notification_outbox_events.clone(),
+        );
         Self {
+            notifications_delivered,
+            notification_failures,
+            notification_outbox_events,
             state_bytes,
             snapshot_bytes,
             registry,

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::notifications::{DeliveryOutcome, NotificationEvent, NotificationTarget};
 use super::records::{ClusterStatus, RevisionVerdict};
 use super::rollout::{OperatorAction, RolloutPlan, RolloutState, WaveState};
 
@@ -286,6 +287,45 @@ pub enum Command {
         expires_at_ms: u64,
         /// When (Unix milliseconds).
         at_ms: u64,
+    },
+    /// An operator adds (or replaces) a notification target.
+    SetNotificationTarget {
+        /// The target (URL and secret redacted in `Debug`; boxed, as it is
+        /// much larger than the other commands).
+        target: Box<NotificationTarget>,
+        /// Who (certificate identity).
+        actor: String,
+        /// When (Unix milliseconds).
+        at_ms: u64,
+    },
+    /// An operator removes a notification target (its pending events go).
+    RemoveNotificationTarget {
+        /// Its name.
+        name: String,
+        /// Who (certificate identity).
+        actor: String,
+        /// When (Unix milliseconds).
+        at_ms: u64,
+    },
+    /// The leader records delivery attempts of outbox events.
+    RecordNotificationDeliveries {
+        /// One per attempt.
+        outcomes: Vec<DeliveryOutcome>,
+        /// When (Unix milliseconds).
+        at_ms: u64,
+    },
+    /// The leader drops outbox events past retention or the outbox bound.
+    TrimNotifications {
+        /// Events up to this sequence number go.
+        through_sequence: u64,
+        /// When the leader decided (Unix milliseconds).
+        at_ms: u64,
+    },
+    /// A hub node raises an event that no rollout change shows (drift
+    /// reverted in a cluster); its sequence number is given when it applies.
+    RaiseNotification {
+        /// The event.
+        event: NotificationEvent,
     },
 }
 

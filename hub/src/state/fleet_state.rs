@@ -45,11 +45,26 @@ pub struct FleetState {
     /// Operators by name (see `state/users.rs`).
     #[serde(default)]
     pub users: BTreeMap<String, super::users::UserRecord>,
+    /// Notification targets and the outbox of undelivered events.
+    #[serde(default)]
+    pub notifications: super::notifications::NotificationState,
 }
 
 impl FleetState {
     /// Applies `command`; a rejected command leaves the state unchanged.
+    /// Rollout changes raise notification events into the outbox.
     pub fn apply(&mut self, command: &Command) -> CommandResult {
+        let before = self.rollout_snapshot(command);
+        let result = self.apply_command(command);
+        if let Some(before) = before
+            && result == CommandResult::Applied
+        {
+            self.raise_rollout_events(&before);
+        }
+        result
+    }
+
+    fn apply_command(&mut self, command: &Command) -> CommandResult {
         match command {
             Command::RecordRevision {
                 revision,
@@ -234,6 +249,25 @@ impl FleetState {
                 for refusal in refusals {
                     self.audit_refusal(refusal, *at_ms);
                 }
+                CommandResult::Applied
+            }
+            Command::SetNotificationTarget {
+                target,
+                actor,
+                at_ms,
+            } => self.set_notification_target(target, actor, *at_ms),
+            Command::RemoveNotificationTarget { name, actor, at_ms } => {
+                self.remove_notification_target(name, actor, *at_ms)
+            }
+            Command::RecordNotificationDeliveries { outcomes, at_ms } => {
+                self.record_notification_deliveries(outcomes, *at_ms)
+            }
+            Command::TrimNotifications {
+                through_sequence,
+                at_ms: _,
+            } => self.trim_notifications(*through_sequence),
+            Command::RaiseNotification { event } => {
+                self.notifications.raise(event.clone());
                 CommandResult::Applied
             }
         }

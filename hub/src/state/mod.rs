@@ -9,6 +9,8 @@
 mod command;
 mod fleet_state;
 mod hub_nodes;
+pub mod notification_events;
+mod notifications;
 mod records;
 mod renewal;
 mod retention;
@@ -19,6 +21,10 @@ mod users;
 pub use command::{Command, CommandResult, Refusal, StatusUpdate};
 pub use fleet_state::FleetState;
 pub use hub_nodes::{HubNodeRecord, JoinTokenRecord};
+pub use notifications::{
+    DeliveryOutcome, DeliveryResult, EventCategory, NotificationEvent, NotificationFormat,
+    NotificationState, NotificationTarget, OutboxEntry, PendingDelivery, SecretText,
+};
 pub use records::{
     AgentRecord, AppStatusRecord, AuditEntry, ClusterRecord, ClusterStatus, HealthState,
     RevisionRecord, RevisionVerdict, TokenRecord,

@@ -1,0 +1,16 @@
+//! `fleetctl dashboard`: the fleet in a browser, served on this machine and
+//! talking to the hub with the user's own client certificate (like
+//! `kubectl proxy`): whatever the hub allows that identity applies, and the
+//! hub's refusals are shown as they are.
+//!
+//! Server-rendered HTML (plain `format!` with escaping, `html.rs`), a little
+//! embedded JavaScript and CSS (`assets/`), live updates by server-sent
+//! events: one stream per open page, which asks the hub once per interval
+//! and sends the page's main part when it changed.
+
+pub mod args;
+mod html;
+mod pages;
+mod server;
+
+pub use server::run;

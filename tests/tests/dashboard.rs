@@ -1,0 +1,288 @@
+//! `fleetctl dashboard` in headless Chromium over WebDriver, against a real
+//! hub with protocol-level agents: the fleet page lists every cluster with
+//! its health; the rollout page follows a rollout without reloading; a click
+//! on promote (confirmed) proceeds the manual wave; forged promote requests
+//! (no CSRF token, or from another origin) are refused and change nothing.
+//!
+//! With `FLEET_DASHBOARD_SCREENSHOTS=<dir>` the test also writes
+//! `dashboard-fleet.png` and `dashboard-rollout.png` there (docs/ holds the
+//! committed ones).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fleet_tests::agent_client::{enroll, spawn_responder};
+use fleet_tests::binaries::binary;
+use fleet_tests::git_fixture::{FleetRemote, examples};
+use fleet_tests::hub_process::HubProcess;
+use fleet_tests::net::{free_port, http};
+use fleet_tests::webdriver::Browser;
+use serde_json::Value;
+
+const CLUSTERS: [&str; 8] = [
+    "dev-eu-1",
+    "dev-us-1",
+    "prod-eu-1",
+    "prod-eu-2",
+    "prod-us-1",
+    "prod-us-2",
+    "staging-eu-1",
+    "staging-us-1",
+];
+
+async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !check() {
+        assert!(
+            started.elapsed() < Duration::from_secs(90),
+            "timed out waiting for: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+fn json(hub: &HubProcess, arguments: &[&str]) -> Value {
+    serde_json::from_str(&hub.fleetctl(arguments).success().stdout).unwrap()
+}
+
+fn wave_state(hub: &HubProcess, name: &str) -> String {
+    json(hub, &["rollout", "status", "-o", "json"])["waves"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|wave| wave["name"] == name)
+        .map(|wave| wave["state"].as_str().unwrap().to_owned())
+        .unwrap_or_default()
+}
+
+/// `fleetctl dashboard` as the hub's admin; killed when dropped.
+struct Dashboard {
+    child: Child,
+    address: SocketAddr,
+}
+
+impl Dashboard {
+    fn start(hub: &HubProcess) -> Self {
+        let address: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        let child = Command::new(binary("fleetctl"))
+            .args([
+                "dashboard",
+                "--listen",
+                &address.to_string(),
+                "--no-open",
+                "--refresh",
+                "500ms",
+            ])
+            .env("FLEETCONFIG", hub.fleetconfig())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let started = Instant::now();
+        while !http(address, "GET", "/", &[], b"").is_ok_and(|(code, _)| code == 200) {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "the dashboard did not answer"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        Self { child, address }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+}
+
+impl Drop for Dashboard {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn screenshot(browser: &Browser, name: &str) {
+    if let Some(directory) = std::env::var_os("FLEET_DASHBOARD_SCREENSHOTS") {
+        std::fs::write(
+            std::path::Path::new(&directory).join(name),
+            browser.screenshot(),
+        )
+        .unwrap();
+    }
+}
+
+fn text(browser: &Browser, css: &str) -> String {
+    browser
+        .script(&format!(
+            "var e = document.querySelector({css:?}); return e ? e.innerText : '';"
+        ))
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_shows_the_fleet_follows_a_rollout_and_promotes_on_click() {
+    let remote = FleetRemote::with_content(&examples());
+    remote.edit("fleet.yaml", "bake: 2m", "bake: 1s");
+    remote.edit("fleet.yaml", "bake: 2m", "bake: 1s");
+    remote.commit_and_push("short bakes for the test");
+    let mut hub = HubProcess::init(remote.bare().to_str().unwrap(), "1h");
+    hub.start();
+    for cluster in CLUSTERS {
+        let token = hub
+            .fleetctl(&["token", "create", "--cluster", cluster])
+            .success()
+            .stdout
+            .trim()
+            .to_owned();
+        let agent = enroll(&hub.endpoint(), &hub.ca_pem(), cluster, &token)
+            .await
+            .unwrap();
+        spawn_responder(agent);
+    }
+    eventually("the first revision converges everywhere", || {
+        json(&hub, &["status", "-o", "json"])
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|cluster| cluster["synced"] == true && cluster["health"] == "Healthy")
+    })
+    .await;
+    let dashboard = Dashboard::start(&hub);
+    let browser = Browser::start();
+
+    // The fleet page: every cluster, with its health.
+    browser.goto(&dashboard.url("/"));
+    let rows = browser.script(
+        "return Array.from(document.querySelectorAll('#clusters tbody tr')).map(function (row) { return row.innerText; });",
+    );
+    let rows: Vec<String> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(rows.len(), CLUSTERS.len(), "{rows:?}");
+    for cluster in CLUSTERS {
+        let row = rows.iter().find(|row| row.starts_with(cluster)).unwrap();
+        assert!(row.contains("Healthy"), "{row}");
+    }
+    let shown = browser.script(
+        "var f = document.getElementById('filter'); f.value = 'staging'; f.dispatchEvent(new Event('input'));\
+         return Array.from(document.querySelectorAll('#clusters tbody tr')).filter(function (r) { return !r.hidden; }).map(function (r) { return r.innerText; });",
+    );
+    let shown = shown.as_array().unwrap();
+    assert!(
+        !shown.is_empty() && shown.len() < CLUSTERS.len(),
+        "{shown:?}"
+    );
+    assert!(
+        shown
+            .iter()
+            .all(|row| row.as_str().unwrap().contains("staging"))
+    );
+    browser.script("var f = document.getElementById('filter'); f.value = ''; f.dispatchEvent(new Event('input')); return null;");
+    screenshot(&browser, "dashboard-fleet.png");
+
+    // A rollout stops before production.
+    remote.edit("apps/web/base/deployment.yaml", "web:1.4.2", "web:1.5.0");
+    remote.commit_and_push("web 1.5.0");
+    hub.fleetctl(&["refresh"]).success();
+    eventually("production waits for approval", || {
+        wave_state(&hub, "production") == "WaitingApproval"
+    })
+    .await;
+
+    browser.goto(&dashboard.url("/rollout"));
+    browser.script("window.notReloaded = true; return null;");
+    let production = "li.wave[data-wave='production']";
+    eventually("the rollout page shows production waiting", || {
+        text(&browser, production).contains("WaitingApproval")
+    })
+    .await;
+
+    // Forged promotes: no token, or another site's page. Both refused.
+    let (_, page) = http(dashboard.address, "GET", "/rollout", &[], b"").unwrap();
+    let token = page
+        .split("name=\"csrf-token\" content=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    let origin = format!("http://{}", dashboard.address);
+    let form = [("Content-Type", "application/x-www-form-urlencoded")];
+    let (code, answer) = http(
+        dashboard.address,
+        "POST",
+        "/actions/rollout",
+        &[form[0], ("Origin", &origin)],
+        b"action=promote&wave=production",
+    )
+    .unwrap();
+    assert_eq!(code, 403, "{answer}");
+    let forged = format!("csrf={token}&action=promote&wave=production");
+    let (code, answer) = http(
+        dashboard.address,
+        "POST",
+        "/actions/rollout",
+        &[form[0], ("Origin", "http://attacker.example")],
+        forged.as_bytes(),
+    )
+    .unwrap();
+    assert_eq!(code, 403, "{answer}");
+    let (code, _) = http(
+        dashboard.address,
+        "POST",
+        "/actions/rollout",
+        &[form[0]],
+        forged.as_bytes(),
+    )
+    .unwrap();
+    assert_eq!(code, 403, "a POST without Origin is refused");
+    assert_eq!(wave_state(&hub, "production"), "WaitingApproval");
+
+    // Live: a pause and a resume from fleetctl show up without a reload.
+    hub.fleetctl(&["rollout", "pause"]).success();
+    eventually("the page shows the pause", || {
+        text(&browser, "#rollout-state").contains("Paused")
+    })
+    .await;
+    hub.fleetctl(&["rollout", "resume"]).success();
+    eventually("the page shows the resume", || {
+        text(&browser, "#rollout-state").contains("Progressing")
+    })
+    .await;
+    assert_eq!(browser.script("return window.notReloaded === true;"), true);
+    screenshot(&browser, "dashboard-rollout.png");
+
+    // Promote by click, confirmed: the wave proceeds.
+    browser.click("button[data-action='promote']");
+    browser.accept_dialog();
+    eventually("the dashboard reports the promote sent", || {
+        let status = text(&browser, "#live");
+        assert!(
+            !status.starts_with("refused") && !status.starts_with("failed"),
+            "{status}"
+        );
+        status == "done" || status.starts_with("live")
+    })
+    .await;
+    eventually("the rollout succeeds after the promote", || {
+        json(&hub, &["rollout", "status", "-o", "json"])["state"] == "Succeeded"
+    })
+    .await;
+    eventually("the page shows it", || {
+        text(&browser, "#rollout-state").contains("Succeeded")
+            && text(&browser, production).contains("Succeeded")
+    })
+    .await;
+    assert_eq!(browser.script("return window.notReloaded === true;"), true);
+    let audit = hub.fleetctl(&["audit"]).success().stdout;
+    assert!(
+        audit.contains("promoted wave(s) production"),
+        "the click is audited with the user's identity: {audit}"
+    );
+}
