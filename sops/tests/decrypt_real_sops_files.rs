@@ -2,7 +2,6 @@
 //! `fixtures/regenerate.sh`): every encryption rule, several recipients, a
 //! tampered file and a wrong key.
 
-
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 use std::path::PathBuf;
 
