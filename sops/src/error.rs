@@ -74,6 +74,14 @@ pub enum Error {
         /// The file.
         file: String,
     },
+    /// A rendered envelope is malformed or does not match its document.
+    #[error("{file}: {message}")]
+    Envelope {
+        /// The SOPS file.
+        file: String,
+        /// What is wrong.
+        message: String,
+    },
     /// The age key file could not be read or holds no usable identity.
     #[error("age key file {path}: {message}")]
     KeyFile {
@@ -82,6 +90,29 @@ pub enum Error {
         /// What is wrong with it.
         message: String,
     },
+}
+
+impl Error {
+    /// The message without the leading `file: ` (for callers that name the
+    /// file themselves).
+    pub fn reason(&self) -> String {
+        let message = self.to_string();
+        let file = match self {
+            Self::Yaml { file, .. }
+            | Self::NotSops { file }
+            | Self::Metadata { file, .. }
+            | Self::Value { file, .. }
+            | Self::NoMatchingIdentity { file, .. }
+            | Self::DataKey { file, .. }
+            | Self::Decrypt { file, .. }
+            | Self::MacMismatch { file }
+            | Self::Envelope { file, .. } => file,
+            Self::KeyFile { .. } => return message,
+        };
+        message
+            .strip_prefix(&format!("{file}: "))
+            .map_or_else(|| message.clone(), str::to_owned)
+    }
 }
 
 /// Results of this crate.

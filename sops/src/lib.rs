@@ -22,6 +22,7 @@
 //! groups / Shamir, comment-based rules (`encrypted_comment_regex`,
 //! `unencrypted_comment_regex`), and master keys other than age.
 
+mod envelope;
 mod error;
 mod identities;
 mod metadata;
@@ -29,6 +30,9 @@ mod sops_file;
 mod value_cipher;
 mod walk;
 
+pub use envelope::{
+    SOPS_SOURCE_FIELD, envelope_file, envelope_sops_file, is_envelope, open_envelope,
+};
 pub use error::{Error, Result};
 pub use identities::AgeIdentities;
 pub use metadata::SopsMetadata;

@@ -177,3 +177,64 @@ fn a_plain_file_is_not_a_sops_file() {
     let error = SopsFile::parse("plain.yaml", &text("plain/secrets.yaml")).unwrap_err();
     assert!(matches!(error, Error::NotSops { .. }), "{error:?}");
 }
+
+/// An envelope as fleet-core's renderer makes it for the first document of
+/// `regex.sops.yaml` in app `database` on cluster `east`.
+fn envelope() -> Value {
+    json!({
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {
+            "name": "db",
+            "namespace": "database",
+            "labels": {"fleet/app": "database", "fleet/cluster": "east"}
+        },
+        "fleetSops": {
+            "file": "apps/database/base/regex.sops.yaml",
+            "document": 0,
+            "content": text("regex.sops.yaml")
+        }
+    })
+}
+
+#[test]
+fn an_envelope_opens_to_the_document_with_fleets_additions() {
+    let object = fleet_sops::open_envelope(&envelope(), Some(&key("second"))).unwrap();
+    assert_eq!(object["stringData"]["password"], "hunter2");
+    assert_eq!(object["metadata"]["namespace"], "database");
+    // The document's own labels stay; fleet's are added.
+    assert_eq!(object["metadata"]["labels"]["tier"], "backend");
+    assert_eq!(object["metadata"]["labels"]["fleet/cluster"], "east");
+    assert!(object.get("sops").is_none());
+}
+
+#[test]
+fn an_envelope_without_a_matching_key_names_file_and_recipients() {
+    for identities in [None, Some(key("stranger"))] {
+        let error = fleet_sops::open_envelope(&envelope(), identities.as_ref()).unwrap_err();
+        assert!(
+            error.to_string().starts_with(
+                "apps/database/base/regex.sops.yaml: no matching age identity (recipients: age1"
+            ),
+            "{error}"
+        );
+        assert!(
+            error
+                .reason()
+                .starts_with("no matching age identity (recipients: age1"),
+            "{}",
+            error.reason()
+        );
+    }
+}
+
+#[test]
+fn an_envelope_whose_identity_differs_from_its_document_is_refused() {
+    let mut envelope = envelope();
+    envelope["metadata"]["name"] = json!("other");
+    let error = fleet_sops::open_envelope(&envelope, Some(&key("first"))).unwrap_err();
+    assert!(
+        error.to_string().contains("/metadata/name differs"),
+        "{error}"
+    );
+}

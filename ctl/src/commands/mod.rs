@@ -10,6 +10,7 @@ mod refresh;
 mod render;
 mod revisions;
 mod rollout;
+mod sops_files;
 mod status;
 mod token;
 mod validate;
