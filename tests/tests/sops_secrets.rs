@@ -277,3 +277,58 @@ fn a_sops_secret_is_decrypted_only_by_the_agent_and_never_leaks() {
         &everything,
     );
 }
+
+#[test]
+fn an_agent_without_the_key_applies_the_rest_and_names_the_recipients() {
+    let keys = tempfile::tempdir().unwrap();
+    let (_key_file, recipient) = age_key(keys.path());
+    let content = tempfile::tempdir().unwrap();
+    let root = content.path();
+    fleet(root, &["edge-1"]);
+    write(
+        root,
+        "apps/vault/app.yaml",
+        &app_yaml("vault", "vault", true, true, ""),
+    );
+    write(
+        root,
+        "apps/vault/base/config.yaml",
+        &config_map("vault-config", "MODE", "sealed"),
+    );
+    write(
+        root,
+        SECRET_FILE,
+        &encrypted_secret(keys.path(), &recipient, FIRST),
+    );
+    let remote = FleetRemote::with_content(root);
+    let mut hub = HubProcess::init(remote.bare().to_str().unwrap(), "1h");
+    hub.start();
+    let cluster = SimCluster::start("edge-1");
+    // No --sops-age-key-file: as with the optional Secret not created.
+    let agent = AgentProcess::start(&hub, &cluster, &token(&hub, "edge-1"));
+    let expected = format!(
+        "cannot decrypt {SECRET_FILE} for cluster edge-1: no matching age identity (recipients: {recipient})"
+    );
+    eventually(
+        "the hub shows the object that cannot be decrypted",
+        WAIT,
+        || {
+            let status = cluster_status(&hub, "edge-1");
+            (message(&hub).contains(&expected) && status["health"] == "Degraded").then_some(())
+        },
+        || format!("{}\n{}", cluster_status(&hub, "edge-1"), agent.log()),
+    );
+    // The rest of the app is applied; nothing of the Secret is.
+    eventually(
+        "the app's other objects are applied",
+        WAIT,
+        || {
+            cluster
+                .get("configmap", "vault", "vault-config")
+                .map(|_| ())
+        },
+        || agent.log(),
+    );
+    assert!(cluster.get("secret", "vault", "credentials").is_none());
+    assert_absent("the agent's log", &agent.log(), &[FIRST]);
+}
