@@ -63,6 +63,11 @@ pub struct RunArgs {
     /// before the agent exits anyway (`500ms`, `5s`, `1m`).
     #[arg(long, env = env::SHUTDOWN_GRACE, default_value = "5s", value_parser = parse_duration)]
     pub shutdown_grace: Duration,
+    /// An age key file (`age-keygen` output) whose identities decrypt the
+    /// SOPS-encrypted objects of the desired state; read again on use, and
+    /// a missing file means no keys.
+    #[arg(long, env = env::SOPS_AGE_KEY_FILE)]
+    pub sops_age_key_file: Option<PathBuf>,
 }
 
 /// How logs are written (always to stderr).

@@ -77,6 +77,8 @@ pub struct Config {
     pub log_format: LogFormat,
     /// On SIGTERM, how long the apply in flight may take to finish.
     pub shutdown_grace: std::time::Duration,
+    /// The age key file for SOPS-encrypted objects, if any.
+    pub sops_age_key_file: Option<PathBuf>,
 }
 
 /// Whether `name` is a DNS label (RFC 1123), as Kubernetes and the hub require.
@@ -156,6 +158,7 @@ impl Config {
             listen: args.listen,
             log_format: args.log_format,
             shutdown_grace: args.shutdown_grace,
+            sops_age_key_file: args.sops_age_key_file,
         })
     }
 }
@@ -176,6 +179,7 @@ mod tests {
             listen: None,
             log_format: LogFormat::Text,
             shutdown_grace: std::time::Duration::from_secs(5),
+            sops_age_key_file: None,
         }
     }
 

@@ -23,3 +23,5 @@ pub const LOG_FORMAT: &str = "FLEET_AGENT_LOG_FORMAT";
 pub const SHUTDOWN_GRACE: &str = "FLEET_AGENT_SHUTDOWN_GRACE";
 /// Log filter in `tracing_subscriber::EnvFilter` syntax (default `info`).
 pub const LOG: &str = "FLEET_AGENT_LOG";
+/// `--sops-age-key-file`: age identities for SOPS-encrypted objects.
+pub const SOPS_AGE_KEY_FILE: &str = "FLEET_AGENT_SOPS_AGE_KEY_FILE";

@@ -6,6 +6,12 @@
 
 use serde_json::{Value, json};
 
+/// The optional Secret holding the agent's age identities for SOPS.
+pub const SOPS_SECRET: &str = "fleet-agent-sops";
+/// Its key: an age key file (`age-keygen` output, one or more identities).
+pub const SOPS_KEY: &str = "age.agekey";
+/// Where the agent's pod mounts it.
+const SOPS_MOUNT: &str = "/etc/fleet-agent/sops";
 /// The image used when none is given: what `deploy/containers/build.sh`
 /// tags (`localhost/fleet-agent:<version>`); push it to a registry the
 /// cluster can pull from and pass `--image` there.
@@ -112,7 +118,8 @@ pub fn objects(spec: &InstallSpec) -> Result<Vec<Value>, InstallError> {
                             "--state-dir", "/var/lib/fleet-agent",
                             "--namespace", namespace,
                             "--listen", format!("0.0.0.0:{METRICS_PORT}"),
-                            "--log-format", "json"
+                            "--log-format", "json",
+                            "--sops-age-key-file", format!("{SOPS_MOUNT}/{SOPS_KEY}")
                         ],
                         "env": [{"name": crate::env::TOKEN, "valueFrom": {"secretKeyRef":
                             {"name": BOOTSTRAP_SECRET, "key": "token", "optional": true}}}],
@@ -124,14 +131,20 @@ pub fn objects(spec: &InstallSpec) -> Result<Vec<Value>, InstallError> {
                             "readOnlyRootFilesystem": true, "capabilities": {"drop": ["ALL"]}},
                         "volumeMounts": [
                             {"name": "bootstrap", "mountPath": "/etc/fleet-agent/bootstrap", "readOnly": true},
-                            {"name": "state", "mountPath": "/var/lib/fleet-agent"}
+                            {"name": "state", "mountPath": "/var/lib/fleet-agent"},
+                            {"name": "sops", "mountPath": SOPS_MOUNT, "readOnly": true}
                         ]
                     }],
                     "volumes": [
                         {"name": "bootstrap", "secret": {"secretName": BOOTSTRAP_SECRET}},
                         // The identity is also kept in the Secret fleet-agent-identity,
                         // so an emptyDir is enough: a new pod restores it from there.
-                        {"name": "state", "emptyDir": {}}
+                        {"name": "state", "emptyDir": {}},
+                        // Optional: without it the agent runs and reports the
+                        // SOPS-encrypted objects it cannot decrypt. The kubelet
+                        // updates the file when the Secret changes (key rotation).
+                        {"name": "sops", "secret": {"secretName": SOPS_SECRET, "optional": true,
+                            "items": [{"key": SOPS_KEY, "path": SOPS_KEY}]}}
                     ]
                 }
             }
@@ -195,6 +208,9 @@ mod tests {
             "{yaml}"
         );
         assert!(yaml.contains("secret-token"));
+        // The optional age key Secret is mounted where the flag points.
+        assert!(yaml.contains("/etc/fleet-agent/sops/age.agekey"), "{yaml}");
+        assert!(yaml.contains("secretName: fleet-agent-sops"), "{yaml}");
         let mut empty = spec();
         empty.token.clear();
         assert_eq!(

@@ -8,7 +8,9 @@
 //! apply with dynamic discovery ([`apply`]), an inventory for pruning
 //! ([`inventory`]), health per kind ([`health`]), watches that catch drift
 //! and repair it ([`drift`]), and a desired-state cache that keeps it working
-//! while the hub is unreachable ([`cache`]). It talks to its cluster only
+//! while the hub is unreachable ([`cache`]). SOPS-encrypted objects arrive
+//! as ciphertext and are decrypted here only, with age identities from
+//! [`sops_keys`]. It talks to its cluster only
 //! through the `kube` crate, so it runs the same against a real cluster and
 //! against `fleet-sim`.
 //!
@@ -33,6 +35,7 @@ pub mod outbound;
 pub mod reconcile;
 pub mod renewal;
 pub mod run;
+pub mod sops_keys;
 
 pub use config::{Config, ConfigError};
 pub use run::{RunError, run};

@@ -144,6 +144,7 @@ pub async fn run(config: Config) -> Result<(), RunError> {
         desired: inbound.subscribe(),
         outbound: outbound.clone(),
         metrics: metrics.clone(),
+        sops_keys: crate::sops_keys::SopsKeys::new(config.sops_age_key_file.clone()),
     });
     let renewal = Renewal::new(&config, credentials, Some(secrets));
     let connection = Connection::following(

@@ -308,6 +308,11 @@ pub struct RenderArgs {
     /// Output format: yaml (a stream of documents) or json (a v1 List).
     #[arg(short, long, value_enum, default_value_t = OutputFormat::Yaml)]
     pub output: OutputFormat,
+    /// Decrypt SOPS-encrypted objects with the identities of this age key
+    /// file, for local debugging (without it they are shown as ciphertext,
+    /// as the hub ships them).
+    #[arg(long)]
+    pub sops_age_key_file: Option<std::path::PathBuf>,
 }
 
 /// `fleetctl validate`.

@@ -23,6 +23,42 @@ fn the_example_fleet_validates() {
     );
 }
 
+const SOPS_FILE: &str = "apps/database/base/credentials.sops.yaml";
+
+#[test]
+fn validate_lists_sops_files_with_their_recipients_and_refuses_a_malformed_one() {
+    let run = fleetctl(&["validate", "--repo", &examples_path()]).success();
+    let recipient = std::fs::read_to_string(examples().join("sops-demo-key/TEST-KEY.agekey"))
+        .unwrap()
+        .lines()
+        .find_map(|line| line.strip_prefix("# public key: "))
+        .unwrap()
+        .to_owned();
+    assert!(
+        run.stdout.contains(&format!(
+            "sops: {SOPS_FILE} (1 document), recipients: {recipient}"
+        )),
+        "{}",
+        run.stdout
+    );
+    // A value written in clear where SOPS encrypts is refused at the file.
+    let repository = GitRepository::with_content(&examples());
+    let text = repository.read(SOPS_FILE);
+    let edited = text.replace("stringData:\n", "stringData:\n    leaked: in-clear-text\n");
+    assert_ne!(text, edited);
+    repository.write(SOPS_FILE, &edited);
+    let run = fleetctl(&["validate", "--repo", repository.path_str()]);
+    assert_ne!(run.code, 0, "{}", run.stdout);
+    assert!(
+        run.stderr.contains(&format!(
+            "{SOPS_FILE}:1: value at stringData:leaked is not a valid SOPS encrypted value"
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("demo-only-postgres-password"));
+}
+
 #[test]
 fn rendering_the_same_cluster_twice_gives_identical_bytes_and_digest() {
     let first = fleetctl(&[
@@ -50,7 +86,9 @@ fn rendering_the_same_cluster_twice_gives_identical_bytes_and_digest() {
     );
     // Every object is labelled for its app and cluster and sorted in apply order:
     // the CRD before the custom resources that need it.
-    let documents = first.stdout.matches("---\n").count();
+    // Document separators are lines of their own (a SOPS envelope's armored
+    // key also holds "-----" inside a block scalar).
+    let documents = first.stdout.lines().filter(|line| *line == "---").count();
     assert_eq!(
         first.stdout.matches("fleet/cluster: prod-eu-1").count(),
         documents

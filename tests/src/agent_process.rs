@@ -27,9 +27,42 @@ impl AgentProcess {
         )
     }
 
+    /// Starts an agent for `cluster`, enrolling with `token`, with `extra`
+    /// command-line arguments (e.g. `--sops-age-key-file FILE`).
+    pub fn start_with_arguments(
+        hub: &HubProcess,
+        cluster: &SimCluster,
+        token: &str,
+        extra: &[&str],
+    ) -> Self {
+        let mut agent = Self::prepared(
+            &hub.endpoint(),
+            &hub.hub_dir().join("ca.crt"),
+            cluster,
+            token,
+        );
+        agent
+            .arguments
+            .extend(extra.iter().map(|argument| (*argument).to_owned()));
+        agent.restart();
+        agent
+    }
+
     /// Starts an agent for `cluster` that enrolls at `endpoint` (the hub's
     /// CA in `ca_file`) with `token`.
     pub fn start_at(
+        endpoint: &str,
+        ca_file: &std::path::Path,
+        cluster: &SimCluster,
+        token: &str,
+    ) -> Self {
+        let mut agent = Self::prepared(endpoint, ca_file, cluster, token);
+        agent.restart();
+        agent
+    }
+
+    /// An agent's arguments and folder, not started yet.
+    fn prepared(
         endpoint: &str,
         ca_file: &std::path::Path,
         cluster: &SimCluster,
@@ -53,14 +86,12 @@ impl AgentProcess {
             "--listen".to_owned(),
             format!("127.0.0.1:{metrics_port}"),
         ];
-        let mut agent = Self {
+        Self {
             directory,
             metrics_port,
             arguments,
             child: None,
-        };
-        agent.restart();
-        agent
+        }
     }
 
     fn log_path(&self) -> PathBuf {

@@ -133,11 +133,33 @@ fn materialise_volumes(
         std::fs::create_dir_all(&local_path).unwrap();
         if let Some(secret_volume) = volume.get("secret") {
             let secret_name = secret_volume["secretName"].as_str().unwrap();
-            let secret = secrets
-                .get(secret_name)
-                .unwrap_or_else(|| panic!("volume {name:?} mounts Secret {secret_name:?}, which the install did not create"));
+            // An optional Secret that does not exist mounts as an empty
+            // folder, as the kubelet does.
+            let optional = secret_volume["optional"] == true;
+            let Some(secret) = secrets.get(secret_name) else {
+                assert!(
+                    optional,
+                    "volume {name:?} mounts Secret {secret_name:?}, which the install did not create"
+                );
+                mounts.push(Mount {
+                    container_path,
+                    local_path,
+                });
+                continue;
+            };
+            let items = secret_volume["items"].as_array().cloned();
             for (key, value) in secret["data"].as_object().cloned().unwrap_or_default() {
-                std::fs::write(local_path.join(&key), decode(&value)).unwrap();
+                // `items` picks keys and names their files.
+                let path = match &items {
+                    None => Some(key.clone()),
+                    Some(items) => items
+                        .iter()
+                        .find(|item| item["key"] == key.as_str())
+                        .map(|item| item["path"].as_str().unwrap().to_owned()),
+                };
+                if let Some(path) = path {
+                    std::fs::write(local_path.join(path), decode(&value)).unwrap();
+                }
             }
         } else {
             assert!(

@@ -1,6 +1,7 @@
 //! The crate graph keeps its edges (issue #15): the agent links no Git,
-//! Raft or storage library, and the wire crate depends on no other fleet
-//! crate. Checked with `cargo tree` on the workspace itself.
+//! Raft or storage library, the hub no SOPS or age library, and the wire
+//! crate depends on no other fleet crate. Checked with `cargo tree` on the
+//! workspace itself.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::Path;
@@ -72,4 +73,16 @@ fn the_wire_and_client_crates_depend_on_no_other_fleet_crate() {
             .collect();
         assert!(fleet.is_empty(), "{package} depends on {fleet:?}");
     }
+}
+
+#[test]
+fn the_hub_links_no_sops_or_age_library() {
+    // The hub never holds plaintext nor a key: only the agent and fleetctl
+    // decrypt SOPS files (issue #17).
+    let linked = normal_dependencies("fleet-hub");
+    let found: Vec<&str> = ["fleet-sops", "age", "aes-gcm"]
+        .into_iter()
+        .filter(|name| linked.iter().any(|linked| linked == name))
+        .collect();
+    assert!(found.is_empty(), "fleet-hub links {found:?}");
 }

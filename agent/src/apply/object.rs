@@ -58,8 +58,11 @@ pub struct DesiredObject {
     pub api_version: String,
     /// Digest of the rendered object (changes iff the object changed).
     pub digest: String,
-    /// The object.
+    /// The object (until decrypted, the hub's envelope of a SOPS document).
     pub manifest: Value,
+    /// The SOPS file the object comes from, if it is encrypted in Git: its
+    /// values are never shown in drift reports.
+    pub sops_file: Option<String>,
 }
 
 impl DesiredObject {
@@ -94,6 +97,7 @@ impl DesiredObject {
             },
             api_version,
             digest: digest.to_owned(),
+            sops_file: fleet_sops::envelope_file(&manifest).map(str::to_owned),
             manifest,
         })
     }

@@ -163,6 +163,37 @@ pub fn differences(
     out
 }
 
+/// Stands in for a value that must not leave the agent.
+pub const REDACTED: &str = "(redacted)";
+
+/// `differences` with the values that must never leave the agent replaced
+/// by [`REDACTED`]: a Secret's `data` and `stringData`, and every value of
+/// an object that is SOPS-encrypted in Git (`encrypted`). The pointers stay,
+/// so the report still says which field drifted.
+pub fn redacted(
+    key: &ObjectKey,
+    encrypted: bool,
+    mut differences: Vec<Difference>,
+) -> Vec<Difference> {
+    let secret = key.group.is_empty() && key.kind == "Secret";
+    for difference in &mut differences {
+        let secret_field = ["/data", "/stringData"].iter().any(|field| {
+            difference.pointer == *field
+                || difference
+                    .pointer
+                    .strip_prefix(field)
+                    .is_some_and(|rest| rest.starts_with('/'))
+        });
+        if encrypted || (secret && secret_field) {
+            difference.desired = Value::String(REDACTED.to_owned());
+            if difference.live.is_some() {
+                difference.live = Some(Value::String(REDACTED.to_owned()));
+            }
+        }
+    }
+    differences
+}
+
 fn short(value: Option<&Value>) -> String {
     let Some(value) = value else {
         return "(absent)".to_owned();
@@ -239,6 +270,42 @@ mod tests {
             ),
             Vec::new()
         );
+    }
+
+    #[test]
+    fn secret_values_never_appear_in_a_drift_summary() {
+        let desired = json!({"metadata": {"labels": {"team": "db"}},
+            "data": {"password": "aHVudGVyMg=="}, "type": "Opaque"});
+        let live = json!({"metadata": {"labels": {"team": "web"}},
+            "data": {"password": "c3dvcmRmaXNo"}, "type": "Opaque"});
+        let found = redacted(
+            &key("Secret"),
+            false,
+            differences(&key("Secret"), &desired, &live, &[]),
+        );
+        assert_eq!(
+            summary(&found),
+            "/metadata/labels/team: \"db\" → \"web\"; /data/password: \"(redacted)\" → \"(redacted)\""
+        );
+        // An object encrypted in Git shows no value at all.
+        let config = json!({"data": {"token": "plain"}});
+        let changed = json!({"data": {"token": "edited"}});
+        let found = redacted(
+            &key("ConfigMap"),
+            true,
+            differences(&key("ConfigMap"), &config, &changed, &[]),
+        );
+        assert_eq!(
+            summary(&found),
+            "/data/token: \"(redacted)\" → \"(redacted)\""
+        );
+        // A plain ConfigMap keeps its values.
+        let found = redacted(
+            &key("ConfigMap"),
+            false,
+            differences(&key("ConfigMap"), &config, &changed, &[]),
+        );
+        assert_eq!(summary(&found), "/data/token: \"plain\" → \"edited\"");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use tracing::{Instrument, info, info_span, warn};
 use super::state::ObjectFailure;
 use super::{ParsedApp, Reconciler};
 use crate::apply::object::ObjectKey;
-use crate::drift::compare::{differences, summary};
+use crate::drift::compare::{differences, redacted, summary};
 use crate::drift::ignore;
 use crate::health::{Health, object_health};
 use crate::inventory::InventoryEntry;
@@ -139,6 +139,25 @@ impl Reconciler {
 
         for (index, object) in app.objects.iter().enumerate() {
             let key = &object.key;
+            if let Some(message) = app.sealed_message(index) {
+                // Not decrypted: nothing of it is applied, compared or pruned.
+                let known = state.failures.get(key).is_some_and(|failure| {
+                    failure.digest == object.digest && failure.message == message && !failure.due()
+                });
+                if !known {
+                    warn!(object = %key, error = %message, "cannot decrypt");
+                    state.failures.insert(
+                        key.clone(),
+                        ObjectFailure {
+                            digest: object.digest.clone(),
+                            message: message.to_owned(),
+                            at: Instant::now(),
+                            namespace_terminating: false,
+                        },
+                    );
+                }
+                continue;
+            }
             let live = self.live.get(key);
             let pointers = ignore::pointers_for(&app.ignore, key);
             let recent_failure = state
@@ -177,7 +196,11 @@ impl Reconciler {
                     None
                 }
             } else if let Some(live) = live {
-                let found = differences(key, &object.manifest, live, &pointers);
+                let found = redacted(
+                    key,
+                    object.sops_file.is_some(),
+                    differences(key, &object.manifest, live, &pointers),
+                );
                 if found.is_empty() {
                     state.drifted.remove(key);
                     None

@@ -8,6 +8,7 @@
 
 mod app;
 mod scope;
+mod sealed;
 pub mod state;
 
 use std::collections::{HashMap, HashSet};
@@ -62,6 +63,19 @@ struct ParsedApp {
     objects: Vec<DesiredObject>,
     /// Manifests the hub sent that are not objects at all.
     malformed: Vec<String>,
+    /// SOPS-encrypted objects (indices into `objects`) not decrypted yet,
+    /// with the reason (see `sealed.rs`).
+    sealed: Vec<(usize, String)>,
+}
+
+impl ParsedApp {
+    /// Why the object at `index` is still encrypted, if it is.
+    fn sealed_message(&self, index: usize) -> Option<&str> {
+        self.sealed
+            .iter()
+            .find(|(sealed, _)| *sealed == index)
+            .map(|(_, message)| message.as_str())
+    }
 }
 
 fn parse(desired: &DesiredState) -> Vec<ParsedApp> {
@@ -78,6 +92,12 @@ fn parse(desired: &DesiredState) -> Vec<ParsedApp> {
                 }
             }
             let sync = app.sync.unwrap_or_default();
+            let sealed = objects
+                .iter()
+                .enumerate()
+                .filter(|(_, object)| object.sops_file.is_some())
+                .map(|(index, _)| (index, "not decrypted yet".to_owned()))
+                .collect();
             ParsedApp {
                 name: app.app.clone(),
                 // A hub that predates the field sent every namespace itself.
@@ -96,6 +116,7 @@ fn parse(desired: &DesiredState) -> Vec<ParsedApp> {
                     .then(|| Duration::from_secs(app.health_timeout_seconds)),
                 objects,
                 malformed,
+                sealed,
             }
         })
         .collect()
@@ -126,6 +147,7 @@ pub struct Reconciler {
     desired: watch::Receiver<Option<Arc<DesiredState>>>,
     outbound: Outbound,
     metrics: Metrics,
+    sops_keys: crate::sops_keys::SopsKeys,
     /// Live managed objects, as the watches (or apply answers) last showed them.
     live: HashMap<ObjectKey, Value>,
     /// When drift was first seen on an object (revert latency).
@@ -167,6 +189,8 @@ pub struct ReconcilerParts {
     pub outbound: Outbound,
     /// Metrics.
     pub metrics: Metrics,
+    /// Where the age identities for SOPS-encrypted objects are read from.
+    pub sops_keys: crate::sops_keys::SopsKeys,
 }
 
 impl Reconciler {
@@ -184,6 +208,7 @@ impl Reconciler {
             desired: parts.desired,
             outbound: parts.outbound,
             metrics: parts.metrics,
+            sops_keys: parts.sops_keys,
             live: HashMap::new(),
             drift_seen: HashMap::new(),
             listed: HashSet::new(),
@@ -346,7 +371,10 @@ impl Reconciler {
         let apps = match &self.parsed {
             Some((parsed, apps))
                 if Arc::ptr_eq(parsed, &desired)
-                    && !(self.full && apps.iter().any(|app| !app.scope_pending.is_empty())) =>
+                    && !(self.full
+                        && apps.iter().any(|app| {
+                            !app.scope_pending.is_empty() || !app.sealed.is_empty()
+                        })) =>
             {
                 Arc::clone(apps)
             }
@@ -356,6 +384,7 @@ impl Reconciler {
                     Some((parsed, apps)) if Arc::ptr_eq(parsed, &desired) => apps.as_ref().clone(),
                     _ => parse(&desired),
                 };
+                self.open_sealed(&mut apps);
                 self.resolve_scopes(&mut apps).await;
                 let apps = Arc::new(apps);
                 self.parsed = Some((Arc::clone(&desired), Arc::clone(&apps)));

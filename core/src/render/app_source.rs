@@ -11,6 +11,7 @@ use super::kustomize;
 use super::object::{Origin, SourceObject};
 use super::overlay::apply_overlays;
 use super::settings::RenderSettings;
+use super::sops_envelope;
 use super::variables::referenced_variables;
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::model::App;
@@ -43,8 +44,8 @@ pub fn load(
     } else if let Some(kustomization) = kustomize::kustomization_in(snapshot, &base) {
         kustomize_objects(snapshot, export_root, settings, &base, &kustomization)?
     } else {
-        let documents = yaml_documents(snapshot, &base)?;
-        if documents.is_empty() {
+        let objects = base_objects(snapshot, &base)?;
+        if objects.is_empty() {
             return Err(app
                 .diagnostic(
                     "",
@@ -53,23 +54,32 @@ pub fn load(
                 .for_app(&app.name)
                 .into());
         }
-        documents
-            .iter()
-            .map(|document| SourceObject {
-                value: document.value.clone(),
-                origin: Origin::of_document(document),
-                patches: Vec::new(),
-            })
-            .collect()
+        objects
     };
     let patches = yaml_documents(snapshot, &overlay)?;
+    if let Some(patch) = patches
+        .iter()
+        .find(|patch| sops_envelope::is_sops_document(&patch.value))
+    {
+        return Err(Diagnostic::in_document(
+            patch,
+            "",
+            "an overlay may not be SOPS-encrypted: overlays are patches, and a patch cannot be applied to ciphertext",
+        )
+        .for_app(&app.name)
+        .into());
+    }
     apply_overlays(&mut objects, &patches, namespace)?;
     finish(objects)
 }
 
 fn finish(objects: Vec<SourceObject>) -> Result<AppSource, Diagnostics> {
     let mut variables = BTreeSet::new();
-    for object in &objects {
+    // Variables never reach inside a SOPS envelope (its MAC would break).
+    for object in objects
+        .iter()
+        .filter(|object| !sops_envelope::is_envelope(&object.value))
+    {
         referenced_variables(&object.value, &mut variables);
     }
     Ok(AppSource { objects, variables })
@@ -85,6 +95,17 @@ fn kustomize_objects(
     kustomize::check_references(snapshot, folder)?;
     let root = export_root()?;
     let documents = kustomize::build(&root, folder, kustomization, settings)?;
+    if documents
+        .iter()
+        .any(|document| sops_envelope::is_sops_document(&document.value))
+    {
+        return Err(Diagnostic::at(
+            kustomization.to_owned(),
+            1,
+            "SOPS-encrypted manifests cannot go through Kustomize (it rewrites them, which breaks their MAC): put them in a plain app's base/",
+        )
+        .into());
+    }
     Ok(documents
         .into_iter()
         .map(|document| SourceObject {
@@ -97,6 +118,59 @@ fn kustomize_objects(
             patches: Vec::new(),
         })
         .collect())
+}
+
+/// The objects of the base folder: each document of a plain file, and an
+/// envelope (see `sops_envelope.rs`) for each document of a SOPS file.
+fn base_objects(snapshot: &Snapshot, folder: &str) -> Result<Vec<SourceObject>, Diagnostics> {
+    let mut objects = Vec::new();
+    let mut problems = Diagnostics::new();
+    for path in snapshot.files_in(folder) {
+        if !(path.ends_with(".yaml") || path.ends_with(".yml")) {
+            continue;
+        }
+        let text = match snapshot.read_text(path) {
+            Ok(Some(text)) => text,
+            Ok(None) => continue,
+            Err(error) => {
+                problems.push(Diagnostic::from_source_error(&error));
+                continue;
+            }
+        };
+        let documents = match parse_documents(path, text) {
+            Ok(documents) => documents,
+            Err(error) => {
+                problems.push(error.into());
+                continue;
+            }
+        };
+        let encrypted = documents
+            .iter()
+            .any(|document| sops_envelope::is_sops_document(&document.value));
+        for (index, document) in documents.iter().enumerate() {
+            let value = if encrypted {
+                match sops_envelope::envelope(document, index, text) {
+                    Ok(value) => value,
+                    Err((pointer, message)) => {
+                        problems.push(Diagnostic::in_document(document, &pointer, message));
+                        continue;
+                    }
+                }
+            } else {
+                document.value.clone()
+            };
+            objects.push(SourceObject {
+                value,
+                origin: Origin::of_document(document),
+                patches: Vec::new(),
+            });
+        }
+    }
+    if problems.is_empty() {
+        Ok(objects)
+    } else {
+        Err(problems)
+    }
 }
 
 /// Every document of the `*.yaml` / `*.yml` files directly in `folder`.

@@ -16,6 +16,7 @@ mod output;
 pub mod overlay;
 mod renderer;
 mod settings;
+pub mod sops_envelope;
 mod template;
 pub mod variables;
 

@@ -25,6 +25,16 @@ pub fn apply_overlays(
     let mut problems = Diagnostics::new();
     for patch in patches {
         match find_target(objects, patch, default_namespace) {
+            Ok(index) if super::sops_envelope::is_envelope(&objects[index].value) => {
+                problems.push(Diagnostic::in_document(
+                    patch,
+                    "",
+                    format!(
+                        "overlay patch targets a SOPS-encrypted object ({}); an encrypted object cannot be patched (edit it with sops instead)",
+                        objects[index].origin.file
+                    ),
+                ));
+            }
             Ok(index) => {
                 let object = &mut objects[index];
                 merge_patch(&mut object.value, &patch.value);

@@ -13,6 +13,7 @@ mod refresh;
 mod render;
 mod revisions;
 mod rollout;
+mod sops_files;
 mod status;
 mod token;
 mod user;

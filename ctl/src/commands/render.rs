@@ -1,5 +1,6 @@
 //! `fleetctl render`: one cluster's desired state, exactly as the hub would
-//! serve it.
+//! serve it (SOPS-encrypted objects as ciphertext envelopes), or with them
+//! decrypted as the agent would apply them (`--sops-age-key-file`).
 
 use fleet_core::Renderer;
 use fleet_core::render::canonical::to_yaml;
@@ -9,6 +10,8 @@ use crate::cli::RenderArgs;
 use crate::error::CliError;
 use crate::output::OutputFormat;
 use crate::repository;
+
+use super::sops_files;
 
 pub fn run(args: &RenderArgs) -> Result<(), CliError> {
     let settings = args.repository.render_settings();
@@ -20,6 +23,11 @@ pub fn run(args: &RenderArgs) -> Result<(), CliError> {
             Some(format!("clusters in this repository: {}", known.join(", "))),
         ));
     }
+    let identities = args
+        .sops_age_key_file
+        .as_deref()
+        .map(sops_files::identities)
+        .transpose()?;
     let renderer = Renderer::with_settings(repository.clone(), settings);
     let render = renderer.render_cluster(&args.cluster)?;
     let (objects, digest, scope): (Vec<_>, String, String) = match &args.app {
@@ -46,9 +54,16 @@ pub fn run(args: &RenderArgs) -> Result<(), CliError> {
             )
         }
     };
+    let mut values = Vec::with_capacity(objects.len());
+    for object in &objects {
+        values.push(match &identities {
+            Some(identities) => sops_files::decrypted(object.value(), identities)?,
+            None => object.value(),
+        });
+    }
     match args.output {
         OutputFormat::Json => {
-            let items: Vec<_> = objects.iter().map(|object| object.value()).collect();
+            let items = &values;
             let list = json!({"apiVersion": "v1", "kind": "List", "items": items});
             println!(
                 "{}",
@@ -57,9 +72,9 @@ pub fn run(args: &RenderArgs) -> Result<(), CliError> {
         }
         OutputFormat::Yaml | OutputFormat::Table => {
             let mut stream = String::new();
-            for object in &objects {
+            for value in &values {
                 stream.push_str("---\n");
-                stream.push_str(&to_yaml(&object.value()));
+                stream.push_str(&to_yaml(value));
             }
             print!("{stream}");
         }

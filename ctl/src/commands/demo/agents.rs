@@ -22,6 +22,8 @@ pub struct AgentSpec {
     pub state_dir: PathBuf,
     /// Kubeconfig of the simulated cluster.
     pub kubeconfig: PathBuf,
+    /// The age key file for the cluster's SOPS-encrypted objects.
+    pub sops_age_key_file: Option<PathBuf>,
 }
 
 /// Starts an agent; it runs until the task is aborted.
@@ -41,6 +43,7 @@ pub fn start(spec: AgentSpec) -> anyhow::Result<JoinHandle<()>> {
         listen: None,
         log_format: fleet_agent::cli::LogFormat::Text,
         shutdown_grace: std::time::Duration::from_secs(5),
+        sops_age_key_file: spec.sops_age_key_file,
     };
     let cluster = spec.cluster;
     Ok(tokio::spawn(async move {

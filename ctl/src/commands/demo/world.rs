@@ -60,12 +60,24 @@ fn free_address() -> anyhow::Result<SocketAddr> {
 
 pub use crate::git_cli::git;
 
+/// The TEST age key of `fleet-examples/` (it decrypts the example database
+/// password); every simulated cluster's agent gets it.
+const DEMO_SOPS_KEY: &str = "sops-demo-key/TEST-KEY.agekey";
+/// Where the demo writes that key for its agents (outside the repository).
+const DEMO_SOPS_KEY_FILE: &str = "sops-demo.agekey";
+
 impl World {
     /// Builds the world: repository, hub, clusters and agents.
     pub async fn start(pace: Pace) -> anyhow::Result<Self> {
         let root = tempfile::Builder::new().prefix("fleet-demo-").tempdir()?;
         let work = root.path().join("fleet");
         for (path, text) in EXAMPLE_FLEET {
+            if *path == DEMO_SOPS_KEY {
+                // The demo clusters' age key stays out of the repository
+                // the hub reads: only the agents get it.
+                std::fs::write(root.path().join(DEMO_SOPS_KEY_FILE), text)?;
+                continue;
+            }
             let target = work.join(path);
             if let Some(folder) = target.parent() {
                 std::fs::create_dir_all(folder)?;
@@ -194,6 +206,7 @@ impl World {
             token,
             state_dir: self.root.path().join("agents").join(name),
             kubeconfig: kubeconfig.clone(),
+            sops_age_key_file: Some(self.root.path().join(DEMO_SOPS_KEY_FILE)),
         })?;
         self.clusters.insert(
             name.to_owned(),
