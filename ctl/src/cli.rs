@@ -264,6 +264,15 @@ pub struct RepositoryArgs {
     /// Wall-clock limit of one Kustomize build (e.g. 60s, 2m); it is killed after.
     #[arg(long, default_value = "60s", value_parser = fleet_core::model::FleetDuration::parse)]
     pub kustomize_timeout: fleet_core::model::FleetDuration,
+    /// The Helm binary for Helm apps (default: FLEET_HELM, else `helm` on PATH).
+    #[arg(long, env = fleet_core::render::HELM_ENV)]
+    pub helm: Option<PathBuf>,
+    /// Wall-clock limit of one `helm template` run (e.g. 60s, 2m); it is killed after.
+    #[arg(long, default_value = "60s", value_parser = fleet_core::model::FleetDuration::parse)]
+    pub helm_timeout: fleet_core::model::FleetDuration,
+    /// `--kube-version` passed to `helm template` (default: Helm's own).
+    #[arg(long)]
+    pub kube_version: Option<String>,
 }
 
 impl RepositoryArgs {
@@ -275,6 +284,9 @@ impl RepositoryArgs {
                 max_file_bytes: self.max_file_bytes,
                 max_revision_bytes: self.max_revision_bytes,
             },
+            helm: self.helm.clone(),
+            helm_timeout: self.helm_timeout.0,
+            kube_version: self.kube_version.clone(),
         }
     }
 }

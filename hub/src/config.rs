@@ -133,6 +133,15 @@ pub struct RenderConfig {
     /// Most bytes of files read for one revision (default 256 MiB).
     #[serde(default = "default_max_revision_bytes")]
     pub max_revision_bytes: u64,
+    /// The Helm binary for Helm apps (default: `FLEET_HELM`, else `helm` on PATH).
+    #[serde(default)]
+    pub helm: Option<std::path::PathBuf>,
+    /// Wall-clock limit of one `helm template` run (default 60s).
+    #[serde(default = "default_helm_timeout")]
+    pub helm_timeout: FleetDuration,
+    /// `--kube-version` for `helm template` (default: Helm's own).
+    #[serde(default)]
+    pub kube_version: Option<String>,
 }
 
 impl Default for RenderConfig {
@@ -141,6 +150,9 @@ impl Default for RenderConfig {
             kustomize_timeout: default_kustomize_timeout(),
             max_file_bytes: default_max_file_bytes(),
             max_revision_bytes: default_max_revision_bytes(),
+            helm: None,
+            helm_timeout: default_helm_timeout(),
+            kube_version: None,
         }
     }
 }
@@ -195,8 +207,15 @@ impl RenderConfig {
                 max_file_bytes: self.max_file_bytes,
                 max_revision_bytes: self.max_revision_bytes,
             },
+            helm: self.helm.clone(),
+            helm_timeout: self.helm_timeout.0,
+            kube_version: self.kube_version.clone(),
         }
     }
+}
+
+fn default_helm_timeout() -> FleetDuration {
+    FleetDuration(fleet_core::render::DEFAULT_HELM_TIMEOUT)
 }
 
 fn default_kustomize_timeout() -> FleetDuration {
