@@ -253,3 +253,104 @@ fn tree_digest(snapshot: &Snapshot, directory: &str) -> Result<String, Diagnosti
     }
     Ok(format!("sha256:{}", hex::encode(hasher.finalize())))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+    use std::sync::Arc;
+
+    use crate::render::{RenderSettings, Renderer};
+    use crate::repository::FleetRepository;
+    use crate::test_support::directory_with_edits;
+
+    fn workspace() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    }
+
+    /// The Helm front end over the engine from PyPI (scripts/test-prereqs).
+    fn settings() -> RenderSettings {
+        let venv_python = workspace().join("target/test-tools/venv/bin/python");
+        assert!(
+            venv_python.is_file(),
+            "run scripts/test-prereqs: it installs the Helm engine these tests render with"
+        );
+        RenderSettings {
+            helm: Some(workspace().join("tools/helm-template/helm")),
+            ..RenderSettings::default()
+        }
+    }
+
+    const CLUSTER: &str = "apiVersion: fleet/v1alpha1\nkind: Cluster\nmetadata:\n  name: NAME\n  \
+                           labels:\n    env: ENV\nspec:\n  environment: ENV\n";
+
+    fn cluster(name: &str, environment: &str) -> String {
+        CLUSTER.replace("NAME", name).replace("ENV", environment)
+    }
+
+    #[test]
+    fn clusters_with_equal_values_share_one_helm_run() {
+        // Values depend on the environment only (no ${cluster.name}); a
+        // fourth cluster in prod and a staging environment whose values
+        // equal prod's (another file, same content, same ${replicas}).
+        let app = "apiVersion: fleet/v1alpha1\nkind: App\nmetadata:\n  name: podinfo\nspec:\n  \
+                   namespace: podinfo\n  helm:\n    chart: chart\n    releaseName: web\n    \
+                   valuesFiles:\n      - values-${environment.name}.yaml\n    values:\n      \
+                   replicaCount: ${replicas}\n";
+        let staging = "apiVersion: fleet/v1alpha1\nkind: Environment\nmetadata:\n  name: staging\n\
+                       spec:\n  vars:\n    replicas: 3\n";
+        let prod_values = std::fs::read_to_string(
+            workspace().join("ctl/tests/helm/fleet/apps/podinfo/values-prod.yaml"),
+        )
+        .unwrap();
+        let snapshot = directory_with_edits(
+            &workspace().join("ctl/tests/helm/fleet"),
+            &[
+                ("apps/podinfo/app.yaml", app),
+                ("apps/podinfo/values-staging.yaml", &prod_values),
+                ("environments/staging.yaml", staging),
+                ("clusters/prod-ap-1.yaml", &cluster("prod-ap-1", "prod")),
+                ("clusters/staging-1.yaml", &cluster("staging-1", "staging")),
+            ],
+        );
+        let repository = Arc::new(FleetRepository::load(snapshot).unwrap());
+        let renderer = Renderer::with_settings(repository, settings());
+        let renders = renderer.render_all();
+        assert_eq!(renders.len(), 5);
+        for (cluster, render) in &renders {
+            let render = render
+                .as_ref()
+                .unwrap_or_else(|problems| panic!("{cluster}: {problems}"));
+            assert!(render.objects().count() > 5, "{cluster}");
+        }
+        let stats = renderer.stats();
+        // dev and prod run Helm; staging reuses prod's output; the other
+        // prod clusters reuse prod's substitution without asking Helm.
+        assert_eq!(
+            (stats.helm_runs, stats.helm_runs_reused),
+            (2, 1),
+            "{stats:?}"
+        );
+        let object_count = |name: &str| renders[name].as_ref().unwrap().apps[0].objects.len();
+        assert_eq!(object_count("staging-1"), object_count("prod-eu-1"));
+        assert_ne!(object_count("dev-1"), object_count("prod-eu-1"));
+    }
+
+    #[test]
+    fn a_values_variable_that_is_defined_nowhere_is_an_error_at_app_yaml() {
+        let app = "apiVersion: fleet/v1alpha1\nkind: App\nmetadata:\n  name: podinfo\nspec:\n  \
+                   namespace: podinfo\n  helm:\n    chart: chart\n    values:\n      \
+                   replicaCount: ${nosuch}\n";
+        let snapshot = directory_with_edits(
+            &workspace().join("ctl/tests/helm/fleet"),
+            &[("apps/podinfo/app.yaml", app)],
+        );
+        let repository = Arc::new(FleetRepository::load(snapshot).unwrap());
+        let renderer = Renderer::with_settings(repository, settings());
+        let problems = renderer.render_cluster("dev-1").unwrap_err().to_string();
+        assert!(
+            problems.contains("apps/podinfo/app.yaml:10: unknown variable '${nosuch}'"),
+            "{problems}"
+        );
+        assert_eq!(renderer.stats().helm_runs, 0);
+    }
+}
