@@ -142,6 +142,19 @@ pub struct RenderConfig {
     /// `--kube-version` for `helm template` (default: Helm's own).
     #[serde(default)]
     pub kube_version: Option<String>,
+    /// Wall-clock limit of fetching one remote chart (default 60s).
+    #[serde(default = "default_chart_fetch_timeout")]
+    pub chart_fetch_timeout: FleetDuration,
+    /// Largest remote chart archive, in bytes (default 20 MiB).
+    #[serde(default = "default_max_chart_bytes")]
+    pub max_chart_bytes: u64,
+    /// Largest Helm repository index.yaml, in bytes (default 64 MiB).
+    #[serde(default = "default_max_chart_index_bytes")]
+    pub max_chart_index_bytes: u64,
+    /// Credentials for chart repositories and registries, by URL prefix
+    /// (`repository`, `username`, `passwordFile`); never read from Git.
+    #[serde(default)]
+    pub chart_repositories: Vec<fleet_core::render::RepositoryCredential>,
 }
 
 impl Default for RenderConfig {
@@ -153,6 +166,10 @@ impl Default for RenderConfig {
             helm: None,
             helm_timeout: default_helm_timeout(),
             kube_version: None,
+            chart_fetch_timeout: default_chart_fetch_timeout(),
+            max_chart_bytes: default_max_chart_bytes(),
+            max_chart_index_bytes: default_max_chart_index_bytes(),
+            chart_repositories: Vec::new(),
         }
     }
 }
@@ -210,8 +227,34 @@ impl RenderConfig {
             helm: self.helm.clone(),
             helm_timeout: self.helm_timeout.0,
             kube_version: self.kube_version.clone(),
+            chart_fetch: fleet_core::render::ChartFetchSettings {
+                cache_directory: None,
+                timeout: self.chart_fetch_timeout.0,
+                max_chart_bytes: self.max_chart_bytes,
+                max_index_bytes: self.max_chart_index_bytes,
+                credentials: self.chart_repositories.clone(),
+            },
         }
     }
+
+    /// [`Self::settings`] with remote charts cached in `<data_dir>/charts`.
+    pub fn settings_in(&self, data_dir: &std::path::Path) -> fleet_core::render::RenderSettings {
+        let mut settings = self.settings();
+        settings.chart_fetch.cache_directory = Some(data_dir.join("charts"));
+        settings
+    }
+}
+
+fn default_chart_fetch_timeout() -> FleetDuration {
+    FleetDuration(fleet_core::render::DEFAULT_CHART_FETCH_TIMEOUT)
+}
+
+fn default_max_chart_bytes() -> u64 {
+    fleet_core::render::DEFAULT_MAX_CHART_BYTES
+}
+
+fn default_max_chart_index_bytes() -> u64 {
+    fleet_core::render::DEFAULT_MAX_INDEX_BYTES
 }
 
 fn default_helm_timeout() -> FleetDuration {

@@ -44,7 +44,7 @@ pub fn load(
     let namespace = app.spec.namespace.as_deref();
     if let Some(helm) = &app.spec.helm {
         let overlays = yaml_documents(snapshot, &overlay)?;
-        let (plan, variables) = super::helm::plan(snapshot, app, helm, overlays)?;
+        let (plan, variables) = super::helm::plan(snapshot, settings, app, helm, overlays)?;
         return Ok(AppSource {
             objects: Vec::new(),
             variables,

@@ -29,6 +29,8 @@ pub struct RenderSettings {
     /// `--kube-version` passed to `helm template` (the `.Capabilities`
     /// charts see); `None` leaves Helm's default.
     pub kube_version: Option<String>,
+    /// Fetching remote charts: cache directory, limits, credentials.
+    pub chart_fetch: super::helm::ChartFetchSettings,
 }
 
 impl Default for RenderSettings {
@@ -39,6 +41,7 @@ impl Default for RenderSettings {
             helm: None,
             helm_timeout: DEFAULT_HELM_TIMEOUT,
             kube_version: None,
+            chart_fetch: super::helm::ChartFetchSettings::default(),
         }
     }
 }

@@ -16,11 +16,12 @@
 //! nor the network (charts are local directories).
 
 mod binary;
+pub mod fetch;
 mod run;
 mod template_output;
 
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -37,18 +38,43 @@ use crate::source::{Snapshot, normalize_within};
 use crate::yaml::YamlDocument;
 
 pub use binary::HELM_ENV;
+pub use fetch::{ChartFetchSettings, RepositoryCredential};
 pub use run::HelmRuns;
 use run::{HelmRun, HelmRunKey, run_template};
 
 /// Stage one of a Helm app for one environment.
 #[derive(Debug, Clone)]
 pub struct HelmPlan {
-    /// Repository-relative chart directory.
-    chart_directory: String,
+    /// Where the chart is.
+    chart: ChartLocation,
     /// sha256 over the chart's files.
     chart_digest: String,
     /// The environment's overlay patches, variables not yet substituted.
     overlays: Vec<YamlDocument>,
+}
+
+/// Where a Helm app's chart is.
+#[derive(Debug, Clone)]
+enum ChartLocation {
+    /// A directory of the fleet repository (repository-relative).
+    InRepository(String),
+    /// An archive fetched from a Helm repository or OCI registry.
+    Fetched {
+        /// The cached `.tgz`.
+        archive: PathBuf,
+        /// How its files are named in diagnostics (`<repository>/<chart>-<version>`).
+        root: String,
+    },
+}
+
+impl ChartLocation {
+    /// The chart as Helm gets it, and how its files are shown.
+    fn path_and_root(&self, export_root: &Path) -> (PathBuf, String) {
+        match self {
+            Self::InRepository(directory) => (export_root.join(directory), directory.clone()),
+            Self::Fetched { archive, root } => (archive.clone(), root.clone()),
+        }
+    }
 }
 
 /// What stage two needs besides the plan.
@@ -67,20 +93,75 @@ pub struct HelmContext<'a> {
 /// Returns the plan and every variable stage two needs.
 pub fn plan(
     snapshot: &Snapshot,
+    settings: &RenderSettings,
     app: &App,
     helm: &HelmSource,
     overlays: Vec<YamlDocument>,
 ) -> Result<(HelmPlan, BTreeSet<String>), Diagnostics> {
     let at = |pointer: &str, message: String| app.diagnostic(pointer, message).for_app(&app.name);
-    if helm.repository.is_some() {
-        return Err(at(
-            "/spec/helm/repository",
-            "charts from Helm repositories are not supported yet: vendor the chart into the \
-             fleet repository and name its directory in spec.helm.chart"
-                .to_owned(),
-        )
-        .into());
+    let (chart, chart_digest) = match &helm.repository {
+        Some(repository) => {
+            let Some(version) = &helm.version else {
+                return Err(at(
+                    "/spec/helm/repository",
+                    "spec.helm.version is required with spec.helm.repository (an exact version)"
+                        .to_owned(),
+                )
+                .into());
+            };
+            let fetched = fetch::fetch(repository, &helm.chart, version, &settings.chart_fetch)
+                .map_err(|error| {
+                    at(
+                        "/spec/helm/repository",
+                        crate::diagnostic::error_chain(&error),
+                    )
+                })?;
+            let root = format!(
+                "{}/{}-{version}",
+                repository.trim_end_matches('/'),
+                helm.chart
+            );
+            (
+                ChartLocation::Fetched {
+                    archive: fetched.archive,
+                    root,
+                },
+                fetched.digest,
+            )
+        }
+        None => {
+            let directory = in_repository_chart(snapshot, app, helm)?;
+            let digest = tree_digest(snapshot, &directory)?;
+            (ChartLocation::InRepository(directory), digest)
+        }
+    };
+    let mut variables = BTreeSet::new();
+    if let Some(values) = &helm.values {
+        referenced_variables(values, &mut variables);
     }
+    for name in &helm.values_files {
+        referenced_variables(&Value::String(name.clone()), &mut variables);
+    }
+    for overlay in &overlays {
+        referenced_variables(&overlay.value, &mut variables);
+    }
+    Ok((
+        HelmPlan {
+            chart,
+            chart_digest,
+            overlays,
+        },
+        variables,
+    ))
+}
+
+/// The repository-relative directory of an in-repo chart, which must hold a Chart.yaml.
+fn in_repository_chart(
+    snapshot: &Snapshot,
+    app: &App,
+    helm: &HelmSource,
+) -> Result<String, Diagnostics> {
+    let at = |pointer: &str, message: String| app.diagnostic(pointer, message).for_app(&app.name);
     let app_folder = format!("apps/{}", app.name);
     let Some(chart_directory) = normalize_within(&app_folder, &helm.chart) else {
         return Err(at(
@@ -102,25 +183,7 @@ pub fn plan(
         )
         .into());
     }
-    let chart_digest = tree_digest(snapshot, &chart_directory)?;
-    let mut variables = BTreeSet::new();
-    if let Some(values) = &helm.values {
-        referenced_variables(values, &mut variables);
-    }
-    for name in &helm.values_files {
-        referenced_variables(&Value::String(name.clone()), &mut variables);
-    }
-    for overlay in &overlays {
-        referenced_variables(&overlay.value, &mut variables);
-    }
-    Ok((
-        HelmPlan {
-            chart_directory,
-            chart_digest,
-            overlays,
-        },
-        variables,
-    ))
+    Ok(chart_directory)
 }
 
 /// Stage two: the app's objects for one set of variable values.
@@ -194,10 +257,11 @@ pub fn render(
     };
     let output = context.runs.get_or_run(&key, || {
         let root = (context.export_root)()?;
+        let (chart_path, chart_root) = plan.chart.path_and_root(&root);
         run_template(
             &HelmRun {
-                chart_path: &root.join(&plan.chart_directory),
-                chart_root: &plan.chart_directory,
+                chart_path: &chart_path,
+                chart_root: &chart_root,
                 values_files: values_files
                     .iter()
                     .map(|(path, _)| root.join(path))
