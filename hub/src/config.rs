@@ -575,6 +575,12 @@ impl Config {
         if let Some(path) = &mut self.git.ssh_key_file {
             resolve(path);
         }
+        if let Some(path) = &mut self.render.helm {
+            resolve(path);
+        }
+        for credential in &mut self.render.chart_repositories {
+            resolve(&mut credential.password_file);
+        }
     }
 
     /// Writes the configuration (paths as they are).
@@ -609,5 +615,42 @@ mod render_config_tests {
         assert_eq!(settings.limits.max_file_bytes, 10);
         assert_eq!(settings.limits.max_revision_bytes, 20);
         assert!(serde_saphyr::from_str::<RenderConfig>("maxFileByte: 1\n").is_err());
+    }
+
+    #[test]
+    fn helm_settings_have_safe_defaults_and_can_be_set() {
+        let defaults = serde_saphyr::from_str::<RenderConfig>("{}")
+            .unwrap()
+            .settings_in(Path::new("/var/lib/fleet"));
+        assert_eq!(defaults.helm, None);
+        assert_eq!(defaults.helm_timeout.as_secs(), 60);
+        assert_eq!(defaults.chart_fetch.timeout.as_secs(), 60);
+        assert_eq!(defaults.chart_fetch.max_chart_bytes, 20 * 1024 * 1024);
+        assert_eq!(
+            defaults.chart_fetch.cache_directory.as_deref(),
+            Some(Path::new("/var/lib/fleet/charts"))
+        );
+        let text = "helm: /usr/local/bin/helm\nhelmTimeout: 5s\nkubeVersion: v1.31.0\n\
+                    chartFetchTimeout: 3s\nmaxChartBytes: 100\nchartRepositories:\n  \
+                    - repository: https://charts.example.com\n    username: fleet\n    \
+                    passwordFile: /etc/fleet/charts-password\n";
+        let settings = serde_saphyr::from_str::<RenderConfig>(text)
+            .unwrap()
+            .settings();
+        assert_eq!(
+            settings.helm.as_deref(),
+            Some(Path::new("/usr/local/bin/helm"))
+        );
+        assert_eq!(settings.helm_timeout.as_secs(), 5);
+        assert_eq!(settings.kube_version.as_deref(), Some("v1.31.0"));
+        assert_eq!(settings.chart_fetch.timeout.as_secs(), 3);
+        assert_eq!(settings.chart_fetch.max_chart_bytes, 100);
+        assert_eq!(settings.chart_fetch.credentials[0].username, "fleet");
+        assert!(
+            serde_saphyr::from_str::<RenderConfig>(
+                "chartRepositories:\n  - repository: x\n    username: u\n    password: inline\n"
+            )
+            .is_err()
+        );
     }
 }
