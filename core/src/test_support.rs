@@ -7,6 +7,12 @@ use crate::source::{Entry, Snapshot};
 
 /// The files of `fleet-examples/`, with `edits` (path, new content) applied.
 pub fn example(edits: &[(&str, &str)]) -> Arc<Snapshot> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fleet-examples");
+    directory_with_edits(&root, edits)
+}
+
+/// The files under `root` (relative to the workspace), with `edits` applied.
+pub fn directory_with_edits(root: &Path, edits: &[(&str, &str)]) -> Arc<Snapshot> {
     fn walk(root: &Path, relative: &str, files: &mut Vec<(String, Entry)>) {
         for entry in std::fs::read_dir(root.join(relative)).unwrap() {
             let entry = entry.unwrap();
@@ -24,9 +30,8 @@ pub fn example(edits: &[(&str, &str)]) -> Arc<Snapshot> {
             }
         }
     }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fleet-examples");
     let mut files = Vec::new();
-    walk(&root, "", &mut files);
+    walk(root, "", &mut files);
     for (path, content) in edits {
         files.retain(|(known, _)| known != path);
         files.push((
@@ -34,7 +39,11 @@ pub fn example(edits: &[(&str, &str)]) -> Arc<Snapshot> {
             Entry::File(Arc::from(content.as_bytes())),
         ));
     }
-    Arc::new(Snapshot::from_entries(files, None, "fleet-examples"))
+    Arc::new(Snapshot::from_entries(
+        files,
+        None,
+        root.display().to_string(),
+    ))
 }
 
 /// Runs `git` in `directory`, feeding `input` on stdin; returns stdout.

@@ -275,6 +275,25 @@ pub struct RepositoryArgs {
     /// Wall-clock limit of one Kustomize build (e.g. 60s, 2m); it is killed after.
     #[arg(long, default_value = "60s", value_parser = fleet_core::model::FleetDuration::parse)]
     pub kustomize_timeout: fleet_core::model::FleetDuration,
+    /// The Helm binary for Helm apps (default: FLEET_HELM, else `helm` on PATH).
+    #[arg(long, env = fleet_core::render::HELM_ENV)]
+    pub helm: Option<PathBuf>,
+    /// Wall-clock limit of one `helm template` run (e.g. 60s, 2m); it is killed after.
+    #[arg(long, default_value = "60s", value_parser = fleet_core::model::FleetDuration::parse)]
+    pub helm_timeout: fleet_core::model::FleetDuration,
+    /// `--kube-version` passed to `helm template` (default: Helm's own).
+    #[arg(long)]
+    pub kube_version: Option<String>,
+    /// Where fetched remote charts are cached (default: $XDG_CACHE_HOME/fleet/charts,
+    /// else ~/.cache/fleet/charts).
+    #[arg(long)]
+    pub chart_cache_dir: Option<PathBuf>,
+    /// Wall-clock limit of fetching one remote chart (e.g. 60s).
+    #[arg(long, default_value = "60s", value_parser = fleet_core::model::FleetDuration::parse)]
+    pub chart_fetch_timeout: fleet_core::model::FleetDuration,
+    /// Largest remote chart archive, in bytes.
+    #[arg(long, default_value_t = fleet_core::render::DEFAULT_MAX_CHART_BYTES)]
+    pub max_chart_bytes: u64,
 }
 
 impl RepositoryArgs {
@@ -286,8 +305,26 @@ impl RepositoryArgs {
                 max_file_bytes: self.max_file_bytes,
                 max_revision_bytes: self.max_revision_bytes,
             },
+            helm: self.helm.clone(),
+            helm_timeout: self.helm_timeout.0,
+            kube_version: self.kube_version.clone(),
+            chart_fetch: fleet_core::render::ChartFetchSettings {
+                cache_directory: self.chart_cache_dir.clone().or_else(default_chart_cache),
+                timeout: self.chart_fetch_timeout.0,
+                max_chart_bytes: self.max_chart_bytes,
+                ..fleet_core::render::ChartFetchSettings::default()
+            },
         }
     }
+}
+
+/// fleetctl's chart cache: `$XDG_CACHE_HOME/fleet/charts`, else `~/.cache/fleet/charts`.
+fn default_chart_cache() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|value| !value.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))?;
+    Some(base.join("fleet/charts"))
 }
 
 /// `fleetctl render`.

@@ -99,6 +99,11 @@ broken_cases! {
     bad_max_parallel => "bad-max-parallel",
     bad_on_failure => "bad-on-failure",
     wrong_api_version => "wrong-api-version",
+    helm_chart_missing => "helm-chart-missing",
+    helm_template_error => "helm-template-error",
+    helm_values_file_missing => "helm-values-file-missing",
+    helm_object_without_name => "helm-object-without-name",
+    helm_collision => "helm-collision",
 }
 
 #[test]

@@ -115,7 +115,7 @@ pub async fn serve_until(
                 config.git.token_file.as_deref(),
                 config.git.ssh_key_file.as_deref(),
             )?
-            .with_render_settings(config.render.settings()),
+            .with_render_settings(config.render.settings_in(&config.data_dir)),
         )
     };
     let metrics = Arc::new(HubMetrics::default());

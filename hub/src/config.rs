@@ -139,6 +139,28 @@ pub struct RenderConfig {
     /// Most bytes of files read for one revision (default 256 MiB).
     #[serde(default = "default_max_revision_bytes")]
     pub max_revision_bytes: u64,
+    /// The Helm binary for Helm apps (default: `FLEET_HELM`, else `helm` on PATH).
+    #[serde(default)]
+    pub helm: Option<std::path::PathBuf>,
+    /// Wall-clock limit of one `helm template` run (default 60s).
+    #[serde(default = "default_helm_timeout")]
+    pub helm_timeout: FleetDuration,
+    /// `--kube-version` for `helm template` (default: Helm's own).
+    #[serde(default)]
+    pub kube_version: Option<String>,
+    /// Wall-clock limit of fetching one remote chart (default 60s).
+    #[serde(default = "default_chart_fetch_timeout")]
+    pub chart_fetch_timeout: FleetDuration,
+    /// Largest remote chart archive, in bytes (default 20 MiB).
+    #[serde(default = "default_max_chart_bytes")]
+    pub max_chart_bytes: u64,
+    /// Largest Helm repository index.yaml, in bytes (default 64 MiB).
+    #[serde(default = "default_max_chart_index_bytes")]
+    pub max_chart_index_bytes: u64,
+    /// Credentials for chart repositories and registries, by URL prefix
+    /// (`repository`, `username`, `passwordFile`); never read from Git.
+    #[serde(default)]
+    pub chart_repositories: Vec<fleet_core::render::RepositoryCredential>,
 }
 
 impl Default for RenderConfig {
@@ -147,6 +169,13 @@ impl Default for RenderConfig {
             kustomize_timeout: default_kustomize_timeout(),
             max_file_bytes: default_max_file_bytes(),
             max_revision_bytes: default_max_revision_bytes(),
+            helm: None,
+            helm_timeout: default_helm_timeout(),
+            kube_version: None,
+            chart_fetch_timeout: default_chart_fetch_timeout(),
+            max_chart_bytes: default_max_chart_bytes(),
+            max_chart_index_bytes: default_max_chart_index_bytes(),
+            chart_repositories: Vec::new(),
         }
     }
 }
@@ -201,8 +230,41 @@ impl RenderConfig {
                 max_file_bytes: self.max_file_bytes,
                 max_revision_bytes: self.max_revision_bytes,
             },
+            helm: self.helm.clone(),
+            helm_timeout: self.helm_timeout.0,
+            kube_version: self.kube_version.clone(),
+            chart_fetch: fleet_core::render::ChartFetchSettings {
+                cache_directory: None,
+                timeout: self.chart_fetch_timeout.0,
+                max_chart_bytes: self.max_chart_bytes,
+                max_index_bytes: self.max_chart_index_bytes,
+                credentials: self.chart_repositories.clone(),
+            },
         }
     }
+
+    /// [`Self::settings`] with remote charts cached in `<data_dir>/charts`.
+    pub fn settings_in(&self, data_dir: &std::path::Path) -> fleet_core::render::RenderSettings {
+        let mut settings = self.settings();
+        settings.chart_fetch.cache_directory = Some(data_dir.join("charts"));
+        settings
+    }
+}
+
+fn default_chart_fetch_timeout() -> FleetDuration {
+    FleetDuration(fleet_core::render::DEFAULT_CHART_FETCH_TIMEOUT)
+}
+
+fn default_max_chart_bytes() -> u64 {
+    fleet_core::render::DEFAULT_MAX_CHART_BYTES
+}
+
+fn default_max_chart_index_bytes() -> u64 {
+    fleet_core::render::DEFAULT_MAX_INDEX_BYTES
+}
+
+fn default_helm_timeout() -> FleetDuration {
+    FleetDuration(fleet_core::render::DEFAULT_HELM_TIMEOUT)
 }
 
 fn default_kustomize_timeout() -> FleetDuration {
@@ -519,6 +581,12 @@ impl Config {
         if let Some(path) = &mut self.git.ssh_key_file {
             resolve(path);
         }
+        if let Some(path) = &mut self.render.helm {
+            resolve(path);
+        }
+        for credential in &mut self.render.chart_repositories {
+            resolve(&mut credential.password_file);
+        }
     }
 
     /// Writes the configuration (paths as they are).
@@ -553,5 +621,42 @@ mod render_config_tests {
         assert_eq!(settings.limits.max_file_bytes, 10);
         assert_eq!(settings.limits.max_revision_bytes, 20);
         assert!(serde_saphyr::from_str::<RenderConfig>("maxFileByte: 1\n").is_err());
+    }
+
+    #[test]
+    fn helm_settings_have_safe_defaults_and_can_be_set() {
+        let defaults = serde_saphyr::from_str::<RenderConfig>("{}")
+            .unwrap()
+            .settings_in(Path::new("/var/lib/fleet"));
+        assert_eq!(defaults.helm, None);
+        assert_eq!(defaults.helm_timeout.as_secs(), 60);
+        assert_eq!(defaults.chart_fetch.timeout.as_secs(), 60);
+        assert_eq!(defaults.chart_fetch.max_chart_bytes, 20 * 1024 * 1024);
+        assert_eq!(
+            defaults.chart_fetch.cache_directory.as_deref(),
+            Some(Path::new("/var/lib/fleet/charts"))
+        );
+        let text = "helm: /usr/local/bin/helm\nhelmTimeout: 5s\nkubeVersion: v1.31.0\n\
+                    chartFetchTimeout: 3s\nmaxChartBytes: 100\nchartRepositories:\n  \
+                    - repository: https://charts.example.com\n    username: fleet\n    \
+                    passwordFile: /etc/fleet/charts-password\n";
+        let settings = serde_saphyr::from_str::<RenderConfig>(text)
+            .unwrap()
+            .settings();
+        assert_eq!(
+            settings.helm.as_deref(),
+            Some(Path::new("/usr/local/bin/helm"))
+        );
+        assert_eq!(settings.helm_timeout.as_secs(), 5);
+        assert_eq!(settings.kube_version.as_deref(), Some("v1.31.0"));
+        assert_eq!(settings.chart_fetch.timeout.as_secs(), 3);
+        assert_eq!(settings.chart_fetch.max_chart_bytes, 100);
+        assert_eq!(settings.chart_fetch.credentials[0].username, "fleet");
+        assert!(
+            serde_saphyr::from_str::<RenderConfig>(
+                "chartRepositories:\n  - repository: x\n    username: u\n    password: inline\n"
+            )
+            .is_err()
+        );
     }
 }

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::duration::FleetDuration;
+use super::helm::HelmSource;
 use super::selector::{LabelSelector, Requirement};
 use std::collections::BTreeMap;
 
@@ -28,6 +29,9 @@ pub struct AppSpec {
     /// How long the app may take to become healthy.
     #[serde(default)]
     pub health_timeout: Option<FleetDuration>,
+    /// Render a Helm chart instead of the manifests in `base/`.
+    #[serde(default)]
+    pub helm: Option<HelmSource>,
 }
 
 /// Which clusters an app reaches: every given part must match.

@@ -1,5 +1,6 @@
 //! Stage one of rendering an app: its manifests for one environment, before
-//! variables — base files or a Kustomize build, plus plain overlays.
+//! variables — base files or a Kustomize build, plus plain overlays; for a
+//! Helm app, its located chart and overlays (Helm runs in stage two).
 //!
 //! This stage depends only on the app and the environment, so the renderer
 //! does it once per (app, environment) and shares it across clusters.
@@ -7,6 +8,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
+use super::helm::HelmPlan;
 use super::kustomize;
 use super::object::{Origin, SourceObject};
 use super::overlay::apply_overlays;
@@ -25,6 +27,9 @@ pub struct AppSource {
     pub objects: Vec<SourceObject>,
     /// Every variable the objects reference (the inputs of stage two).
     pub variables: BTreeSet<String>,
+    /// For a Helm app: its chart and overlays (the objects come from Helm
+    /// in stage two, once the values are substituted).
+    pub helm: Option<HelmPlan>,
 }
 
 /// Reads (or builds) the manifests of `app` for `environment`.
@@ -38,6 +43,15 @@ pub fn load(
     let base = format!("apps/{}/base", app.name);
     let overlay = format!("apps/{}/overlays/{environment}", app.name);
     let namespace = app.spec.namespace.as_deref();
+    if let Some(helm) = &app.spec.helm {
+        let overlays = yaml_documents(snapshot, &overlay)?;
+        let (plan, variables) = super::helm::plan(snapshot, settings, app, helm, overlays)?;
+        return Ok(AppSource {
+            objects: Vec::new(),
+            variables,
+            helm: Some(plan),
+        });
+    }
     let mut objects = if let Some(kustomization) = kustomize::kustomization_in(snapshot, &overlay) {
         let objects = kustomize_objects(snapshot, export_root, settings, &overlay, &kustomization)?;
         return finish(objects);
@@ -82,7 +96,11 @@ fn finish(objects: Vec<SourceObject>) -> Result<AppSource, Diagnostics> {
     {
         referenced_variables(&object.value, &mut variables);
     }
-    Ok(AppSource { objects, variables })
+    Ok(AppSource {
+        objects,
+        variables,
+        helm: None,
+    })
 }
 
 fn kustomize_objects(

@@ -2,7 +2,8 @@
 //! work shared across clusters whose inputs are equal.
 //!
 //! Rendering an app for a cluster has two stages. Stage one (base, Kustomize,
-//! overlays) depends only on (app, environment) and is cached per pair.
+//! overlays; for Helm apps the chart) depends only on (app, environment) and
+//! is cached per pair.
 //! Stage two substitutes variables; its inputs are the values of exactly the
 //! variables the app references, so its output is cached by those values and
 //! shared by every cluster that resolves them alike. Stage three (defaults,
@@ -18,6 +19,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use serde_json::Value;
 
 use super::app_source::{self, AppSource};
+use super::helm::{self, HelmContext, HelmRuns};
 use super::object::{ObjectKey, SourceObject};
 use super::output::{AppRender, ClusterRender};
 use super::settings::RenderSettings;
@@ -69,6 +71,10 @@ pub struct RenderStats {
     pub substitutions_reused: usize,
     /// App renders finished (one per app per cluster).
     pub app_renders: usize,
+    /// `helm template` runs.
+    pub helm_runs: usize,
+    /// Helm outputs reused from another cluster or app with equal inputs.
+    pub helm_runs_reused: usize,
 }
 
 /// Renders clusters of one repository revision; cheap to share across threads.
@@ -78,6 +84,7 @@ pub struct Renderer {
     sources: Mutex<HashMap<SourceKey, Shared<AppSource>>>,
     substitutions: Mutex<HashMap<SubstitutionKey, Arc<Substituted>>>,
     export: OnceLock<Result<(tempfile::TempDir, Arc<Path>), String>>,
+    helm_runs: HelmRuns,
     sources_built: AtomicUsize,
     substitutions_built: AtomicUsize,
     substitutions_reused: AtomicUsize,
@@ -98,6 +105,7 @@ impl Renderer {
             sources: Mutex::default(),
             substitutions: Mutex::default(),
             export: OnceLock::new(),
+            helm_runs: HelmRuns::default(),
             sources_built: AtomicUsize::new(0),
             substitutions_built: AtomicUsize::new(0),
             substitutions_reused: AtomicUsize::new(0),
@@ -117,6 +125,8 @@ impl Renderer {
             substitutions_built: self.substitutions_built.load(Ordering::Relaxed),
             substitutions_reused: self.substitutions_reused.load(Ordering::Relaxed),
             app_renders: self.app_renders.load(Ordering::Relaxed),
+            helm_runs: self.helm_runs.runs(),
+            helm_runs_reused: self.helm_runs.reused(),
         }
     }
 
@@ -270,6 +280,28 @@ impl Renderer {
         }
         self.substitutions_built.fetch_add(1, Ordering::Relaxed);
         let lookup = |name: &str| scope.lookup(name);
+        if let (Some(plan), Some(helm)) = (&source.helm, &app.spec.helm) {
+            let export = || self.export_root();
+            let context = HelmContext {
+                snapshot: &repository.snapshot,
+                export_root: &export,
+                settings: &self.settings,
+                runs: &self.helm_runs,
+            };
+            let result = helm::render(plan, app, helm, &lookup, &context).map_err(|found| {
+                Diagnostics(
+                    found
+                        .0
+                        .into_iter()
+                        .map(|problem| problem.for_cluster(&cluster.name))
+                        .collect(),
+                )
+            });
+            return lock(&self.substitutions)
+                .entry(key)
+                .or_insert_with(|| Substituted::new(result))
+                .clone();
+        }
         let mut problems = Diagnostics::new();
         let mut objects = source.objects.clone();
         for object in &mut objects {

@@ -100,7 +100,9 @@ impl Snapshot {
             })
     }
 
-    fn read_bytes(&self, path: &str) -> Result<Option<&[u8]>, SourceError> {
+    /// The bytes of the file at `path`, following symlinks that stay inside
+    /// the repository. `Ok(None)` when there is no such entry.
+    pub fn read_bytes(&self, path: &str) -> Result<Option<&[u8]>, SourceError> {
         let mut current = path.to_owned();
         for _ in 0..MAX_SYMLINK_HOPS {
             match self.entries.get(&current) {
@@ -135,6 +137,16 @@ impl Snapshot {
                 path.strip_prefix(&prefix)
                     .is_some_and(|rest| !rest.is_empty() && !rest.contains('/'))
             })
+            .map(String::as_str)
+            .collect()
+    }
+
+    /// Paths of every entry under `directory`, at any depth, sorted.
+    pub fn paths_under(&self, directory: &str) -> Vec<&str> {
+        let prefix = directory_prefix(directory);
+        self.entries
+            .keys()
+            .filter(|path| path.starts_with(&prefix))
             .map(String::as_str)
             .collect()
     }

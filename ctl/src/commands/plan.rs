@@ -16,7 +16,7 @@ pub fn run(args: &PlanArgs) -> Result<(), CliError> {
     let old = repository::load(&args.repository.repo, Some(&args.from), settings.limits)?;
     let new = repository::load(&args.repository.repo, Some(&args.to), settings.limits)?;
     let plan = FleetPlan::compute(
-        &Renderer::with_settings(old, settings),
+        &Renderer::with_settings(old, settings.clone()),
         &Renderer::with_settings(new, settings),
     )?;
     if args.output != OutputFormat::Table {

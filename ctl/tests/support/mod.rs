@@ -57,9 +57,16 @@ impl Run {
 pub fn fleetctl(arguments: &[&str]) -> Run {
     let output = Command::new(env!("CARGO_BIN_EXE_fleetctl"))
         .args(arguments)
+        .env(fleet_core::render::HELM_ENV, helm_front_end())
         .output()
         .expect("fleetctl starts");
     Run::from(output)
+}
+
+/// The `helm template` front end over the Helm engine from PyPI
+/// (tools/helm-template; scripts/test-prereqs installs the engine).
+pub fn helm_front_end() -> PathBuf {
+    workspace().join("tools/helm-template/helm")
 }
 
 /// Copies a directory tree (files only; symlinks are not expected here).

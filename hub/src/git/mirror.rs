@@ -118,7 +118,7 @@ impl GitMirror {
 
     /// The limits revisions of this mirror are read and rendered under.
     pub fn render_settings(&self) -> RenderSettings {
-        self.render
+        self.render.clone()
     }
 
     /// The tracked branch.
