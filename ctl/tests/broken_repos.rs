@@ -99,6 +99,9 @@ broken_cases! {
     bad_max_parallel => "bad-max-parallel",
     bad_on_failure => "bad-on-failure",
     wrong_api_version => "wrong-api-version",
+    bad_window_cron => "bad-window-cron",
+    bad_window_timezone => "bad-window-timezone",
+    window_unknown_wave => "window-unknown-wave",
 }
 
 #[test]

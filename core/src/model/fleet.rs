@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize, Serializer};
 use super::duration::FleetDuration;
 use super::selector::LabelSelector;
 use super::variables::Vars;
+use super::window::WindowSpec;
 
 /// The spec of `fleet.yaml`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -49,6 +50,9 @@ pub struct RolloutSpec {
     /// What a failed wave does.
     #[serde(default)]
     pub on_failure: OnFailure,
+    /// Sync windows: when waves may be released (issue #19).
+    #[serde(default)]
+    pub windows: Vec<WindowSpec>,
 }
 
 fn default_progress_deadline() -> FleetDuration {
@@ -62,6 +66,7 @@ impl Default for RolloutSpec {
             max_failures: 0,
             progress_deadline: default_progress_deadline(),
             on_failure: OnFailure::default(),
+            windows: Vec::new(),
         }
     }
 }

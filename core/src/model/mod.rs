@@ -11,6 +11,7 @@ mod fleet;
 mod resource;
 mod selector;
 mod variables;
+mod window;
 
 pub use app::{AppSpec, IgnoreDifference, SyncPolicy, Targets};
 pub use cluster::ClusterSpec;
@@ -20,6 +21,7 @@ pub use fleet::{Approval, FleetSpec, GitSpec, MaxParallel, OnFailure, RolloutSpe
 pub use resource::{API_VERSION, Kind, Resource, parse_resource};
 pub use selector::{LabelSelector, Operator, Requirement};
 pub use variables::Vars;
+pub use window::{DEFAULT_TIMEZONE, WindowKind, WindowSpec};
 
 /// A cluster as declared in `clusters/<name>.yaml`.
 pub type Cluster = Resource<ClusterSpec>;

@@ -13,6 +13,7 @@ pub(super) fn check(repository: &LoadedFiles) -> Diagnostics {
     check_dependency_cycles(repository, &mut problems);
     if let Some(fleet) = &repository.fleet {
         check_waves(fleet, &mut problems);
+        check_windows(fleet, &mut problems);
     }
     problems
 }
@@ -183,6 +184,44 @@ fn check_waves(fleet: &crate::model::Fleet, problems: &mut Diagnostics) {
                     message,
                 )
             });
+        }
+    }
+}
+
+/// Sync windows (issue #19): a 5-field cron schedule, a known IANA time
+/// zone, a duration, and waves that exist.
+fn check_windows(fleet: &crate::model::Fleet, problems: &mut Diagnostics) {
+    let rollout = &fleet.spec.rollout;
+    let mut waves: BTreeSet<&str> = rollout.waves.iter().map(|wave| wave.name.as_str()).collect();
+    if rollout.waves.is_empty() {
+        waves.insert(crate::rollout::ALL_WAVE);
+    } else {
+        waves.insert(crate::rollout::REMAINING_WAVE);
+    }
+    for (index, window) in rollout.windows.iter().enumerate() {
+        let pointer = format!("/spec/rollout/windows/{index}");
+        if let Err(error) = crate::rollout::parse_schedule(&window.schedule) {
+            problems.push(fleet.diagnostic(&format!("{pointer}/schedule"), error.to_string()));
+        }
+        if let Err(error) = crate::rollout::parse_timezone(&window.timezone) {
+            problems.push(fleet.diagnostic(&format!("{pointer}/timezone"), error.to_string()));
+        }
+        if window.duration.0.is_zero() {
+            problems.push(fleet.diagnostic(
+                &format!("{pointer}/duration"),
+                "a window's duration must be longer than zero",
+            ));
+        }
+        for (position, wave) in window.waves.iter().enumerate() {
+            if !waves.contains(wave.as_str()) {
+                problems.push(fleet.diagnostic(
+                    &format!("{pointer}/waves/{position}"),
+                    format!(
+                        "window names unknown wave '{wave}' (waves: {})",
+                        waves.iter().copied().collect::<Vec<_>>().join(", ")
+                    ),
+                ));
+            }
         }
     }
 }

@@ -224,6 +224,28 @@ pub enum Command {
         /// When the leader decided (Unix milliseconds).
         at_ms: u64,
     },
+    /// An operator holds a cluster: it keeps its current target and
+    /// rollouts skip it until the hold is released.
+    HoldCluster {
+        /// Cluster name.
+        cluster: String,
+        /// Why, in words.
+        reason: String,
+        /// Who (certificate identity).
+        actor: String,
+        /// When (Unix milliseconds).
+        at_ms: u64,
+    },
+    /// An operator releases a cluster's hold; it catches up through the
+    /// normal release path.
+    ReleaseClusterHold {
+        /// Cluster name.
+        cluster: String,
+        /// Who (certificate identity).
+        actor: String,
+        /// When (Unix milliseconds).
+        at_ms: u64,
+    },
 }
 
 /// One cluster's new status inside [`Command::ReportStatuses`].

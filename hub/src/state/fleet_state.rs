@@ -42,6 +42,9 @@ pub struct FleetState {
     /// new entries are numbered after it even when every entry is gone.
     #[serde(default)]
     pub audit_trimmed_through: u64,
+    /// Held clusters by name (see `state/holds.rs`).
+    #[serde(default)]
+    pub holds: BTreeMap<String, super::holds::ClusterHold>,
 }
 
 impl FleetState {
@@ -196,6 +199,17 @@ impl FleetState {
                 audit_through_sequence,
                 at_ms: _,
             } => self.trim(revisions, rollouts, *audit_through_sequence),
+            Command::HoldCluster {
+                cluster,
+                reason,
+                actor,
+                at_ms,
+            } => self.hold_cluster(cluster, reason, actor, *at_ms),
+            Command::ReleaseClusterHold {
+                cluster,
+                actor,
+                at_ms,
+            } => self.release_hold(cluster, actor, *at_ms),
         }
     }
 

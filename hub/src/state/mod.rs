@@ -8,6 +8,7 @@
 
 mod command;
 mod fleet_state;
+mod holds;
 mod hub_nodes;
 mod records;
 mod renewal;
@@ -17,6 +18,7 @@ pub mod rollout_transitions;
 
 pub use command::{Command, CommandResult, StatusUpdate};
 pub use fleet_state::FleetState;
+pub use holds::ClusterHold;
 pub use hub_nodes::{HubNodeRecord, JoinTokenRecord};
 pub use records::{
     AgentRecord, AppStatusRecord, AuditEntry, ClusterRecord, ClusterStatus, HealthState,
