@@ -192,7 +192,11 @@ fn check_waves(fleet: &crate::model::Fleet, problems: &mut Diagnostics) {
 /// zone, a duration, and waves that exist.
 fn check_windows(fleet: &crate::model::Fleet, problems: &mut Diagnostics) {
     let rollout = &fleet.spec.rollout;
-    let mut waves: BTreeSet<&str> = rollout.waves.iter().map(|wave| wave.name.as_str()).collect();
+    let mut waves: BTreeSet<&str> = rollout
+        .waves
+        .iter()
+        .map(|wave| wave.name.as_str())
+        .collect();
     if rollout.waves.is_empty() {
         waves.insert(crate::rollout::ALL_WAVE);
     } else {

@@ -20,7 +20,9 @@ use crate::model::{WindowKind, WindowSpec};
 #[derive(Debug, thiserror::Error)]
 pub enum WindowError {
     /// The schedule is not a 5-field cron expression.
-    #[error("invalid cron schedule '{schedule}' (expected 5 fields: minute hour day month weekday): {reason}")]
+    #[error(
+        "invalid cron schedule '{schedule}' (expected 5 fields: minute hour day month weekday): {reason}"
+    )]
     Schedule {
         /// The schedule as written.
         schedule: String,
@@ -184,7 +186,10 @@ pub fn wave_window_state(windows: &[SyncWindow], wave: &str, at_ms: u64) -> Wind
 /// window opens), if any.
 fn open_at(windows: &[&SyncWindow], at_ms: u64) -> Result<Option<Option<u64>>> {
     let mut deny_ends = Vec::new();
-    for window in windows.iter().filter(|window| window.kind == WindowKind::Deny) {
+    for window in windows
+        .iter()
+        .filter(|window| window.kind == WindowKind::Deny)
+    {
         if let Some(end) = window.open_until(at_ms)? {
             deny_ends.push(end);
         }
@@ -208,7 +213,9 @@ fn open_at(windows: &[&SyncWindow], at_ms: u64) -> Result<Option<Option<u64>>> {
     // The wave opens no earlier than every open deny window's end, and (when
     // no allow window is open) no earlier than the next allow start.
     let after_denies = deny_ends.iter().copied().max();
-    let next_allow = (!allow_open).then(|| allow_starts.iter().copied().min()).flatten();
+    let next_allow = (!allow_open)
+        .then(|| allow_starts.iter().copied().min())
+        .flatten();
     Ok(Some(match (after_denies, next_allow, allow_open) {
         (Some(deny), Some(allow), _) => Some(deny.max(allow)),
         (Some(deny), None, true) => Some(deny),

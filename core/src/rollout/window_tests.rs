@@ -8,7 +8,13 @@ fn at(utc: &str) -> u64 {
     u64::try_from(timestamp.as_millisecond()).unwrap()
 }
 
-fn window(kind: WindowKind, schedule: &str, hours: u64, timezone: &str, waves: &[&str]) -> SyncWindow {
+fn window(
+    kind: WindowKind,
+    schedule: &str,
+    hours: u64,
+    timezone: &str,
+    waves: &[&str],
+) -> SyncWindow {
     SyncWindow {
         kind,
         schedule: schedule.to_owned(),
@@ -21,7 +27,13 @@ fn window(kind: WindowKind, schedule: &str, hours: u64, timezone: &str, waves: &
 #[test]
 fn a_weekend_freeze_in_berlin_denies_from_friday_evening_to_monday_morning() {
     // Friday 18:00 in Berlin for 64 h: in winter (CET, UTC+1) 17:00 UTC.
-    let freeze = [window(WindowKind::Deny, "0 18 * * 5", 64, "Europe/Berlin", &["production"])];
+    let freeze = [window(
+        WindowKind::Deny,
+        "0 18 * * 5",
+        64,
+        "Europe/Berlin",
+        &["production"],
+    )];
     assert_eq!(
         wave_window_state(&freeze, "production", at("2026-12-04T16:59:00Z")),
         WindowState::Open
@@ -53,7 +65,13 @@ fn a_weekend_freeze_in_berlin_denies_from_friday_evening_to_monday_morning() {
 fn a_window_across_the_autumn_change_lasts_its_duration_in_absolute_time() {
     // 2026-10-25: at 03:00 CEST clocks go back to 02:00 CET.
     // 01:00 CEST (23:00 UTC the day before) + 3 h = 02:00 UTC (03:00 CET).
-    let nightly = [window(WindowKind::Deny, "0 1 * * *", 3, "Europe/Berlin", &[])];
+    let nightly = [window(
+        WindowKind::Deny,
+        "0 1 * * *",
+        3,
+        "Europe/Berlin",
+        &[],
+    )];
     assert!(matches!(
         wave_window_state(&nightly, "any", at("2026-10-25T01:59:00Z")),
         WindowState::Closed {
@@ -80,7 +98,13 @@ fn an_allow_window_starting_in_the_skipped_spring_hour_still_opens() {
     // 2026-03-29: at 02:00 CET clocks jump to 03:00 CEST; 02:30 does not
     // exist that night. The window must not be skipped for the day: it
     // opens when the clock jumps (01:00 UTC).
-    let allow = [window(WindowKind::Allow, "30 2 * * *", 2, "Europe/Berlin", &["production"])];
+    let allow = [window(
+        WindowKind::Allow,
+        "30 2 * * *",
+        2,
+        "Europe/Berlin",
+        &["production"],
+    )];
     let state = wave_window_state(&allow, "production", at("2026-03-29T00:00:00Z"));
     let WindowState::Closed {
         opens_at_ms: Some(opens),

@@ -326,6 +326,13 @@ fn rollout_plan(repository: &FleetRepository) -> RolloutPlan {
             OnFailure::Rollback => FailurePolicy::Rollback,
             OnFailure::Pause => FailurePolicy::Pause,
         },
+        // Checked when the repository was read; a window that somehow fails
+        // here is left out rather than failing the whole revision.
+        windows: rollout
+            .windows
+            .iter()
+            .filter_map(|window| fleet_core::rollout::SyncWindow::from_spec(window).ok())
+            .collect(),
     }
 }
 

@@ -445,6 +445,7 @@ mod tests {
                         max_failures: 0,
                         progress_deadline_ms: 1000,
                         on_failure: crate::state::FailurePolicy::Rollback,
+                        windows: Vec::new(),
                     }),
                     RevisionVerdict::Invalid { .. } => None,
                 },

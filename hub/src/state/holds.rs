@@ -71,7 +71,11 @@ impl FleetState {
         if self.holds.remove(cluster).is_none() {
             return CommandResult::Rejected(format!("cluster '{cluster}' is not held"));
         }
-        self.audit(actor, at_ms, format!("released the hold on cluster {cluster}"));
+        self.audit(
+            actor,
+            at_ms,
+            format!("released the hold on cluster {cluster}"),
+        );
         CommandResult::Applied
     }
 }

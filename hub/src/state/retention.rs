@@ -206,6 +206,7 @@ mod tests {
                 max_failures: 0,
                 progress_deadline_ms: 1000,
                 on_failure: FailurePolicy::Rollback,
+                windows: Vec::new(),
             }),
             verdict: RevisionVerdict::Valid { digests },
         });

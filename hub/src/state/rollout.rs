@@ -3,6 +3,7 @@
 //! rollout controller decides; these records and their transitions are what
 //! every node agrees on.
 
+use fleet_core::rollout::SyncWindow;
 use serde::{Deserialize, Serialize};
 
 /// What a failed wave does.
@@ -96,6 +97,10 @@ pub struct RolloutWave {
     pub baking_since_ms: Option<u64>,
     /// When it finished.
     pub finished_at_ms: Option<u64>,
+    /// An operator promoted it with `--ignore-windows`: sync windows no
+    /// longer hold it.
+    #[serde(default)]
+    pub ignore_windows: bool,
 }
 
 /// A rollout of one revision across the fleet.
@@ -123,6 +128,9 @@ pub struct Rollout {
     pub finished_at_ms: Option<u64>,
     /// Why it ended or paused, in words.
     pub reason: String,
+    /// Sync windows of the revision's `fleet.yaml`.
+    #[serde(default)]
+    pub windows: Vec<SyncWindow>,
 }
 
 impl Rollout {
@@ -154,6 +162,9 @@ pub struct RolloutPlan {
     pub progress_deadline_ms: u64,
     /// What a failed wave does.
     pub on_failure: FailurePolicy,
+    /// Sync windows of the revision's `fleet.yaml`.
+    #[serde(default)]
+    pub windows: Vec<SyncWindow>,
 }
 
 /// One planned wave.
@@ -180,6 +191,9 @@ pub enum OperatorAction {
         wave: Option<String>,
         /// Approve every remaining wave.
         all: bool,
+        /// Release the promoted waves whatever their sync windows say.
+        #[serde(default)]
+        ignore_windows: bool,
     },
     /// Hold the rollout.
     Pause,
