@@ -55,6 +55,39 @@ pub enum Command {
     /// The hub's own nodes: join tokens, members, add/remove, leader transfer.
     #[command(subcommand)]
     Hub(HubCommand),
+    /// Hold one cluster out of rollouts, or release it.
+    #[command(subcommand)]
+    Cluster(ClusterCommand),
+}
+
+/// `fleetctl cluster ...`.
+#[derive(Debug, Subcommand)]
+pub enum ClusterCommand {
+    /// Keep a cluster on its current target; rollouts skip it until released.
+    Hold(ClusterHoldArgs),
+    /// End a hold: the cluster catches up with the last finished rollout.
+    Release(ClusterReleaseArgs),
+}
+
+/// `fleetctl cluster hold NAME --reason TEXT`.
+#[derive(Debug, Args)]
+pub struct ClusterHoldArgs {
+    #[command(flatten)]
+    pub hub: HubArgs,
+    /// The cluster.
+    pub cluster: String,
+    /// Why (shown in `rollout status` and `status`, and audited).
+    #[arg(long)]
+    pub reason: String,
+}
+
+/// `fleetctl cluster release NAME`.
+#[derive(Debug, Args)]
+pub struct ClusterReleaseArgs {
+    #[command(flatten)]
+    pub hub: HubArgs,
+    /// The cluster.
+    pub cluster: String,
 }
 
 /// `fleetctl hub ...`.
@@ -192,6 +225,9 @@ pub struct PromoteArgs {
     /// Approve every remaining wave.
     #[arg(long)]
     pub all: bool,
+    /// Release the wave(s) even while their sync windows are closed (audited).
+    #[arg(long)]
+    pub ignore_windows: bool,
 }
 
 /// Which hub to talk to (kubectl-style configuration and contexts).

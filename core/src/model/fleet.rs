@@ -6,6 +6,7 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
 use super::duration::FleetDuration;
+use super::gate::GateSpec;
 use super::selector::LabelSelector;
 use super::variables::Vars;
 use super::window::WindowSpec;
@@ -89,6 +90,9 @@ pub struct WaveSpec {
     /// Clusters released at once inside the wave.
     #[serde(default)]
     pub max_parallel: Option<MaxParallel>,
+    /// Metric gates that must pass from convergence through the bake.
+    #[serde(default)]
+    pub gates: Vec<GateSpec>,
 }
 
 /// Whether a wave starts by itself.

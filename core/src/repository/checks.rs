@@ -177,6 +177,7 @@ fn check_waves(fleet: &crate::model::Fleet, problems: &mut Diagnostics) {
                 ),
             ));
         }
+        check_gates(fleet, &pointer, &wave.gates, problems);
         if let Some(selector) = &wave.selector {
             check_selector(selector, problems, |expression, message| {
                 fleet.diagnostic(
@@ -184,6 +185,55 @@ fn check_waves(fleet: &crate::model::Fleet, problems: &mut Diagnostics) {
                     message,
                 )
             });
+        }
+    }
+}
+
+/// Metric gates (issue #19): unique names, a query, at least one finite
+/// bound, an interval of at least a second.
+fn check_gates(
+    fleet: &crate::model::Fleet,
+    wave: &str,
+    gates: &[crate::model::GateSpec],
+    problems: &mut Diagnostics,
+) {
+    let mut seen = BTreeSet::new();
+    for (index, gate) in gates.iter().enumerate() {
+        let pointer = format!("{wave}/gates/{index}");
+        if gate.name.trim().is_empty() {
+            problems.push(fleet.diagnostic(&format!("{pointer}/name"), "a gate needs a name"));
+        } else if !seen.insert(gate.name.as_str()) {
+            problems.push(fleet.diagnostic(
+                &format!("{pointer}/name"),
+                format!("duplicate gate name '{}' in this wave", gate.name),
+            ));
+        }
+        if gate.prometheus.query.trim().is_empty() {
+            problems.push(fleet.diagnostic(
+                &format!("{pointer}/prometheus/query"),
+                "a gate needs a Prometheus query",
+            ));
+        }
+        let bounds = [("max", gate.prometheus.max), ("min", gate.prometheus.min)];
+        if bounds.iter().all(|(_, bound)| bound.is_none()) {
+            problems.push(fleet.diagnostic(
+                &format!("{pointer}/prometheus"),
+                "a gate needs a bound: max, min or both",
+            ));
+        }
+        for (key, bound) in bounds {
+            if bound.is_some_and(|bound| !bound.0.is_finite()) {
+                problems.push(fleet.diagnostic(
+                    &format!("{pointer}/prometheus/{key}"),
+                    format!("a gate's {key} must be a finite number"),
+                ));
+            }
+        }
+        if gate.interval.0 < std::time::Duration::from_secs(1) {
+            problems.push(fleet.diagnostic(
+                &format!("{pointer}/interval"),
+                "a gate's interval must be at least 1s",
+            ));
         }
     }
 }

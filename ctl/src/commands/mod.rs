@@ -3,6 +3,7 @@
 mod agent;
 mod audit;
 mod bench;
+mod cluster_hold;
 mod demo;
 mod hub;
 mod plan;
@@ -15,7 +16,8 @@ mod token;
 mod validate;
 
 use crate::cli::{
-    AgentCommand, BenchCommand, Cli, Command, HubCommand, RolloutCommand, TokenCommand,
+    AgentCommand, BenchCommand, Cli, ClusterCommand, Command, HubCommand, RolloutCommand,
+    TokenCommand,
 };
 use crate::error::CliError;
 
@@ -44,15 +46,16 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             "promote",
             args.wave.as_deref(),
             args.all,
+            args.ignore_windows,
         )),
         Command::Rollout(RolloutCommand::Pause(args)) => {
-            block_on(rollout::action::run(&args, "pause", None, false))
+            block_on(rollout::action::run(&args, "pause", None, false, false))
         }
         Command::Rollout(RolloutCommand::Resume(args)) => {
-            block_on(rollout::action::run(&args, "resume", None, false))
+            block_on(rollout::action::run(&args, "resume", None, false, false))
         }
         Command::Rollout(RolloutCommand::Rollback(args)) => {
-            block_on(rollout::action::run(&args, "rollback", None, false))
+            block_on(rollout::action::run(&args, "rollback", None, false, false))
         }
         Command::Rollout(RolloutCommand::History(args)) => block_on(rollout::history::run(&args)),
         Command::Hub(HubCommand::JoinToken(args)) => block_on(hub::join_token(&args)),
@@ -62,6 +65,8 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Hub(HubCommand::StepDown(args)) => block_on(hub::step_down(&args)),
         Command::Demo(args) => demo::run(&args),
         Command::Agent(AgentCommand::Install(args)) => block_on(agent::install::run(&args)),
+        Command::Cluster(ClusterCommand::Hold(args)) => block_on(cluster_hold::hold(&args)),
+        Command::Cluster(ClusterCommand::Release(args)) => block_on(cluster_hold::release(&args)),
     }
 }
 

@@ -6,8 +6,8 @@ use fleet_core::rollout::{WindowState, wave_window_state};
 
 use crate::state::rollout_transitions::CONTROLLER;
 use crate::state::{
-    Command, FailurePolicy, FleetState, Rollout, RolloutCluster, RolloutState, RolloutWave,
-    WaveState,
+    Command, FailurePolicy, FleetState, GateOutcome, Rollout, RolloutCluster, RolloutState,
+    RolloutWave, WaveGate, WaveState,
 };
 
 use super::convergence::{cluster_converged, cluster_failure};
@@ -89,11 +89,12 @@ pub fn decide(state: &FleetState, now_ms: u64, settings: ControllerSettings) -> 
         WaveState::WaitingApproval if wave.approved => Some(set(WaveState::Progressing)),
         WaveState::WaitingApproval | WaveState::Succeeded => None,
         WaveState::Failed => {
-            let failures: Vec<&str> = wave
+            let mut failures: Vec<String> = wave
                 .clusters
                 .iter()
-                .filter_map(|cluster| cluster.failure.as_deref())
+                .filter_map(|cluster| cluster.failure.clone())
                 .collect();
+            failures.extend(gate_failures(wave));
             let reason = format!("wave {} failed: {}", wave.name, failures.join("; "));
             Some(match rollout.on_failure {
                 FailurePolicy::Rollback => Command::RollbackRollout {
@@ -129,7 +130,7 @@ pub fn decide(state: &FleetState, now_ms: u64, settings: ControllerSettings) -> 
                 .iter()
                 .filter(|cluster| cluster.failure.is_some())
                 .count();
-            if failed > rollout.max_failures {
+            if failed > rollout.max_failures || wave.gates.iter().any(WaveGate::exceeded) {
                 return Some(set(WaveState::Failed));
             }
             let healthy_or_failed = |cluster: &&RolloutCluster| {
@@ -169,8 +170,19 @@ pub fn decide(state: &FleetState, now_ms: u64, settings: ControllerSettings) -> 
                 (WaveState::Progressing, true) => Some(set(WaveState::Baking)),
                 (WaveState::Baking, true) => {
                     let since = wave.baking_since_ms.unwrap_or(now_ms);
-                    (now_ms.saturating_sub(since) >= wave.bake_ms)
-                        .then(|| set(WaveState::Succeeded))
+                    let baked = now_ms.saturating_sub(since);
+                    let gates_passed = wave.gates.iter().all(|gate| gate.passed_since(since));
+                    if baked >= wave.bake_ms && gates_passed {
+                        Some(set(WaveState::Succeeded))
+                    } else if !gates_passed
+                        && baked >= wave.bake_ms.saturating_add(rollout.progress_deadline_ms)
+                    {
+                        // Gates without a verdict (Prometheus unreachable, an
+                        // empty result) wait, but not past the progress deadline.
+                        Some(set(WaveState::Failed))
+                    } else {
+                        None
+                    }
                 }
                 (WaveState::Baking, false) => Some(set(WaveState::Progressing)),
                 _ => None,
@@ -212,6 +224,39 @@ fn catch_up(state: &FleetState, rollout: &Rollout, now_ms: u64) -> Option<Comman
     None
 }
 
+/// Why `wave`'s gates failed it: each gate that failed more often than
+/// tolerated (naming the value and the bound), and each gate that had no
+/// passing verdict when the wave failed.
+fn gate_failures(wave: &RolloutWave) -> Vec<String> {
+    wave.gates
+        .iter()
+        .filter_map(|gate| {
+            if gate.exceeded() {
+                let why = gate.record.last_failure.as_deref().unwrap_or("failed");
+                return Some(format!(
+                    "gate {} failed: {why} ({} failed evaluations, failureLimit {})",
+                    gate.name, gate.record.failures, gate.failure_limit
+                ));
+            }
+            match &gate.record.last {
+                Some(GateOutcome::Passed(_)) => None,
+                Some(GateOutcome::Inconclusive(why)) => Some(format!(
+                    "gate {} inconclusive past the progress deadline: {why}",
+                    gate.name
+                )),
+                Some(GateOutcome::Failed(why)) => Some(format!(
+                    "gate {} not passing past the progress deadline: {why}",
+                    gate.name
+                )),
+                None => Some(format!(
+                    "gate {} was not evaluated within the progress deadline (no Prometheus configured?)",
+                    gate.name
+                )),
+            }
+        })
+        .collect()
+}
+
 /// Whether `wave` has nothing to release: no clusters, or none whose
 /// desired state changes in this rollout.
 pub fn nothing_to_release(wave: &RolloutWave) -> bool {
@@ -225,3 +270,7 @@ mod tests;
 #[cfg(test)]
 #[path = "policy_tests.rs"]
 mod policy_tests;
+
+#[cfg(test)]
+#[path = "gate_tests.rs"]
+mod gate_tests;

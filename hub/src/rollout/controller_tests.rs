@@ -42,6 +42,7 @@ impl Fleet {
                     manual: false,
                     bake_ms,
                     max_parallel: None,
+                    gates: Vec::new(),
                 },
                 PlannedWave {
                     name: "production".into(),
@@ -49,6 +50,7 @@ impl Fleet {
                     manual: true,
                     bake_ms: 0,
                     max_parallel: Some(1),
+                    gates: Vec::new(),
                 },
             ],
             max_failures: 0,
@@ -305,6 +307,7 @@ fn planned(name: &str, clusters: &[&str], manual: bool, bake_ms: u64) -> Planned
         manual,
         bake_ms,
         max_parallel: None,
+        gates: Vec::new(),
     }
 }
 

@@ -20,21 +20,24 @@ const FRIDAY_NOON_MS: u64 = 1_796_385_600_000;
 const HOUR_MS: u64 = 3_600_000;
 
 /// canary: c1; production: p1, p2 — all on r1, Healthy.
-struct Fleet {
-    state: FleetState,
-    now: u64,
+pub(super) struct Fleet {
+    pub(super) state: FleetState,
+    pub(super) now: u64,
     windows: Vec<SyncWindow>,
     /// Production's maxParallel (`None`: every cluster at once).
     production_parallel: Option<usize>,
+    /// Canary's metric gates.
+    pub(super) canary_gates: Vec<crate::state::WaveGate>,
 }
 
 impl Fleet {
-    fn new(windows: Vec<SyncWindow>) -> Self {
+    pub(super) fn new(windows: Vec<SyncWindow>) -> Self {
         let mut fleet = Self {
             state: FleetState::default(),
             now: FRIDAY_NOON_MS,
             windows,
             production_parallel: None,
+            canary_gates: Vec::new(),
         };
         fleet.record("r1", "d1");
         for cluster in ["c1", "p1", "p2"] {
@@ -44,7 +47,7 @@ impl Fleet {
         fleet
     }
 
-    fn record(&mut self, revision: &str, digest: &str) {
+    pub(super) fn record(&mut self, revision: &str, digest: &str) {
         let digests = ["c1", "p1", "p2"]
             .map(|name| (name.to_owned(), digest.to_owned()))
             .into();
@@ -59,6 +62,11 @@ impl Fleet {
             max_parallel: (name == "production")
                 .then_some(self.production_parallel)
                 .flatten(),
+            gates: if name == "canary" {
+                self.canary_gates.clone()
+            } else {
+                Vec::new()
+            },
         };
         let result = self.state.apply(&Command::RecordRevision {
             revision: revision.into(),
@@ -76,7 +84,7 @@ impl Fleet {
         assert_eq!(result, CommandResult::Applied);
     }
 
-    fn report(&mut self, cluster: &str, digest: &str) {
+    pub(super) fn report(&mut self, cluster: &str, digest: &str) {
         self.state.apply(&Command::ReportStatus {
             cluster: cluster.into(),
             status: ClusterStatus {
@@ -88,7 +96,7 @@ impl Fleet {
         });
     }
 
-    fn settle(&mut self) {
+    pub(super) fn settle(&mut self) {
         for _ in 0..100 {
             let Some(command) = decide(&self.state, self.now, SETTINGS) else {
                 return;
@@ -102,7 +110,7 @@ impl Fleet {
         panic!("the controller does not settle");
     }
 
-    fn apply(&mut self, command: Command) -> CommandResult {
+    pub(super) fn apply(&mut self, command: Command) -> CommandResult {
         self.state.apply(&command)
     }
 
@@ -123,15 +131,15 @@ impl Fleet {
         })
     }
 
-    fn target(&self, cluster: &str) -> &str {
+    pub(super) fn target(&self, cluster: &str) -> &str {
         &self.state.clusters[cluster].target_revision
     }
 
-    fn rollout(&self) -> &crate::state::Rollout {
+    pub(super) fn rollout(&self) -> &crate::state::Rollout {
         self.state.rollouts.last().unwrap()
     }
 
-    fn view(&self) -> super::super::RolloutView {
+    pub(super) fn view(&self) -> super::super::RolloutView {
         super::super::RolloutView::of(&self.state, self.rollout(), self.now)
     }
 }

@@ -7,7 +7,9 @@ use super::controller::nothing_to_release;
 use super::convergence::cluster_converged;
 use fleet_core::rollout::{WindowState, wave_window_state};
 
-use crate::state::{ClusterHold, FleetState, Rollout, RolloutState, RolloutWave, WaveState};
+use crate::state::{
+    ClusterHold, FleetState, GateOutcome, Rollout, RolloutState, RolloutWave, WaveGate, WaveState,
+};
 
 /// The note on a wave whose selector matched no cluster.
 pub const NO_CLUSTERS: &str = "no clusters";
@@ -81,6 +83,9 @@ pub struct WaveView {
     /// Promoted with `--ignore-windows`.
     #[serde(default)]
     pub ignore_windows: bool,
+    /// Its metric gates, one line each (see [`gate_line`]).
+    #[serde(default)]
+    pub gates: Vec<String>,
 }
 
 /// A rollout as operators see it.
@@ -174,6 +179,7 @@ impl RolloutView {
                         waiting_for_window: window.is_some(),
                         window_opens_at_ms: window.flatten(),
                         ignore_windows: wave.ignore_windows,
+                        gates: wave.gates.iter().map(gate_line).collect(),
                     }
                 })
                 .collect(),
@@ -210,6 +216,30 @@ fn waiting_for_window(
     match wave_window_state(&rollout.windows, &wave.name, now_ms) {
         WindowState::Open => None,
         WindowState::Closed { opens_at_ms } => Some(opens_at_ms),
+    }
+}
+
+/// One gate as operators see it: "NAME: passed (value 0.001)", "NAME:
+/// failed 2/1 (value 0.2 above max 0.01)", "NAME: inconclusive, waiting
+/// (…)", "NAME: not evaluated yet".
+pub fn gate_line(gate: &WaveGate) -> String {
+    let failures = gate.record.failures;
+    let limit = gate.failure_limit;
+    match &gate.record.last {
+        None => format!("{}: not evaluated yet", gate.name),
+        Some(GateOutcome::Passed(value)) if failures == 0 => {
+            format!("{}: passed ({value})", gate.name)
+        }
+        Some(GateOutcome::Passed(value)) => format!(
+            "{}: passed ({value}), {failures} failed evaluation(s) of {limit} tolerated",
+            gate.name
+        ),
+        Some(GateOutcome::Failed(why)) => {
+            format!("{}: failed {failures}/{limit} ({why})", gate.name)
+        }
+        Some(GateOutcome::Inconclusive(why)) => {
+            format!("{}: inconclusive, waiting ({why})", gate.name)
+        }
     }
 }
 
@@ -250,6 +280,7 @@ impl WaveView {
             waiting_for_window: self.waiting_for_window,
             window_opens_at_ms: self.window_opens_at_ms,
             ignore_windows: self.ignore_windows,
+            gates: self.gates.clone(),
         }
     }
 }

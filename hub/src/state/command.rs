@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::gates::GateOutcome;
 use super::records::{ClusterStatus, RevisionVerdict};
 use super::rollout::{OperatorAction, RolloutPlan, RolloutState, WaveState};
 
@@ -243,6 +244,19 @@ pub enum Command {
         cluster: String,
         /// Who (certificate identity).
         actor: String,
+        /// When (Unix milliseconds).
+        at_ms: u64,
+    },
+    /// The leader evaluated a wave's metric gate against Prometheus.
+    RecordGateEvaluation {
+        /// Rollout id.
+        rollout: u64,
+        /// Wave index.
+        wave: usize,
+        /// Gate name.
+        gate: String,
+        /// What it found.
+        outcome: GateOutcome,
         /// When (Unix milliseconds).
         at_ms: u64,
     },

@@ -210,6 +210,13 @@ impl FleetState {
                 actor,
                 at_ms,
             } => self.release_hold(cluster, actor, *at_ms),
+            Command::RecordGateEvaluation {
+                rollout,
+                wave,
+                gate,
+                outcome,
+                at_ms,
+            } => self.record_gate_evaluation(*rollout, *wave, gate, outcome, *at_ms),
         }
     }
 
@@ -441,6 +448,7 @@ mod tests {
                             manual: false,
                             bake_ms: 0,
                             max_parallel: None,
+                            gates: Vec::new(),
                         }],
                         max_failures: 0,
                         progress_deadline_ms: 1000,

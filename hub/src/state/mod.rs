@@ -8,6 +8,7 @@
 
 mod command;
 mod fleet_state;
+mod gates;
 mod holds;
 mod hub_nodes;
 mod records;
@@ -18,6 +19,7 @@ pub mod rollout_transitions;
 
 pub use command::{Command, CommandResult, StatusUpdate};
 pub use fleet_state::FleetState;
+pub use gates::{GateOutcome, GateRecord, WaveGate};
 pub use holds::ClusterHold;
 pub use hub_nodes::{HubNodeRecord, JoinTokenRecord};
 pub use records::{

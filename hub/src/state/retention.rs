@@ -202,6 +202,7 @@ mod tests {
                     manual: false,
                     bake_ms: 0,
                     max_parallel: None,
+                    gates: Vec::new(),
                 }],
                 max_failures: 0,
                 progress_deadline_ms: 1000,

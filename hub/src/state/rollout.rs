@@ -6,6 +6,8 @@
 use fleet_core::rollout::SyncWindow;
 use serde::{Deserialize, Serialize};
 
+use super::gates::WaveGate;
+
 /// What a failed wave does.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum FailurePolicy {
@@ -101,6 +103,9 @@ pub struct RolloutWave {
     /// longer hold it.
     #[serde(default)]
     pub ignore_windows: bool,
+    /// Metric gates and what they found.
+    #[serde(default)]
+    pub gates: Vec<WaveGate>,
 }
 
 /// A rollout of one revision across the fleet.
@@ -180,6 +185,9 @@ pub struct PlannedWave {
     pub bake_ms: u64,
     /// `maxParallel` as a count (computed from the wave's size), if set.
     pub max_parallel: Option<usize>,
+    /// Metric gates.
+    #[serde(default)]
+    pub gates: Vec<WaveGate>,
 }
 
 /// An operator's action on a rollout.

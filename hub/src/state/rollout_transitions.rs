@@ -84,6 +84,7 @@ impl FleetState {
                 baking_since_ms: None,
                 finished_at_ms: None,
                 ignore_windows: false,
+                gates: planned.gates.clone(),
             });
         }
         let id = self.rollouts.last().map_or(1, |rollout| rollout.id + 1);
