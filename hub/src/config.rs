@@ -36,6 +36,9 @@ pub struct Config {
     /// How much history the replicated state keeps (all optional).
     #[serde(default)]
     pub retention: RetentionConfig,
+    /// Metric gates' Prometheus server and query limits (`analysis:`).
+    #[serde(default)]
+    pub analysis: crate::analysis::AnalysisConfig,
 }
 
 /// Connection limits of the hub's gRPC and HTTP ports (`server:` in
@@ -513,6 +516,7 @@ impl Config {
         if let Some(path) = &mut self.git.ssh_key_file {
             resolve(path);
         }
+        self.analysis.resolve(base);
     }
 
     /// Writes the configuration (paths as they are).

@@ -180,6 +180,7 @@ pub async fn run(settings: &JoinSettings) -> anyhow::Result<PathBuf> {
         server: ServerConfig::default(),
         render: RenderConfig::default(),
         retention: crate::config::RetentionConfig::default(),
+        analysis: crate::analysis::AnalysisConfig::default(),
     };
     config.save(&config_path)?;
     Ok(config_path)
