@@ -36,8 +36,12 @@ pub struct Config {
     /// How much history the replicated state keeps (all optional).
     #[serde(default)]
     pub retention: RetentionConfig,
-    /// Metric gates' Prometheus server and query limits (`analysis:`).
-    #[serde(default)]
+    /// Metric gates' Prometheus server and query limits (`analysis:`;
+    /// left out of hub.yaml while no Prometheus is configured).
+    #[serde(
+        default,
+        skip_serializing_if = "crate::analysis::AnalysisConfig::is_unset"
+    )]
     pub analysis: crate::analysis::AnalysisConfig,
 }
 

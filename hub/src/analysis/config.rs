@@ -63,6 +63,11 @@ impl PrometheusConfig {
 }
 
 impl AnalysisConfig {
+    /// Whether nothing is configured (no Prometheus).
+    pub fn is_unset(&self) -> bool {
+        self.prometheus.is_none()
+    }
+
     /// Resolves relative file paths against `base` (hub.yaml's folder).
     pub fn resolve(&mut self, base: &Path) {
         if let Some(prometheus) = &mut self.prometheus {
@@ -75,5 +80,31 @@ impl AnalysisConfig {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prometheus_settings_have_safe_defaults_and_resolve_their_files() {
+        let unset: AnalysisConfig = serde_saphyr::from_str("{}").unwrap();
+        assert!(unset.is_unset());
+        let text = "prometheus:\n  url: https://prometheus:9090\n  bearerTokenFile: token\n  caFile: /etc/ca.pem\n";
+        let mut config: AnalysisConfig = serde_saphyr::from_str(text).unwrap();
+        config.resolve(Path::new("/hub"));
+        let prometheus = config.prometheus.unwrap();
+        assert_eq!(prometheus.query_timeout.0.as_secs(), 10);
+        assert_eq!(prometheus.max_response_bytes, 1024 * 1024);
+        assert_eq!(
+            prometheus.bearer_token_file.as_deref(),
+            Some(Path::new("/hub/token"))
+        );
+        assert_eq!(
+            prometheus.ca_file.as_deref(),
+            Some(Path::new("/etc/ca.pem"))
+        );
+        assert!(serde_saphyr::from_str::<AnalysisConfig>("prometheus:\n  uri: x\n").is_err());
     }
 }
