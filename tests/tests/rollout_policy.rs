@@ -162,6 +162,17 @@ async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
     }
 }
 
+/// A daily cron schedule (UTC) that matched one minute ago.
+fn started_a_minute_ago() -> String {
+    let seconds = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        - 60;
+    let minute_of_day = (seconds % 86_400) / 60;
+    format!("{} {} * * *", minute_of_day % 60, minute_of_day / 60)
+}
+
 const GATE: &str = "        bake: 1s
         gates:
           - name: error-ratio
@@ -309,7 +320,10 @@ async fn gates_holds_and_windows_steer_rollouts_against_a_real_prometheus() {
     remote.edit(
         "fleet.yaml",
         "    maxFailures: 0",
-        "    windows:\n      - kind: deny\n        schedule: \"* * * * *\"\n        duration: 2h\n        waves: [production]\n    maxFailures: 0",
+        &format!(
+            "    windows:\n      - kind: deny\n        schedule: \"{}\"\n        duration: 2h\n        waves: [production]\n    maxFailures: 0",
+            started_a_minute_ago()
+        ),
     );
     remote.edit("apps/web/base/deployment.yaml", "web:1.7.0", "web:1.8.0");
     let frozen = remote.commit_and_push("web 1.8.0 during a freeze");
@@ -325,6 +339,10 @@ async fn gates_holds_and_windows_steer_rollouts_against_a_real_prometheus() {
     })
     .await;
     let shown = hub.fleetctl(&["rollout", "status"]).success().stdout;
-    assert!(shown.contains("waiting for window"), "{shown}");
+    assert!(
+        shown.contains("waiting for window (opens in 1h5")
+            || shown.contains("waiting for window (opens in 2h00m)"),
+        "{shown}"
+    );
     assert_eq!(targets(&hub)["prod-us-1"], third, "production did not move");
 }
