@@ -322,6 +322,53 @@ mod tests {
     }
 
     #[test]
+    fn metric_gates_need_a_bound_a_unique_name_and_a_real_interval() {
+        let fleet = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../fleet-examples/fleet.yaml"
+        ))
+        .unwrap();
+        let gates = "        gates:\n          - name: errors\n            prometheus:\n              query: up\n            interval: 500ms\n          - name: errors\n            prometheus:\n              query: up\n              min: 1\n      - name: dev";
+        let edited = fleet.replacen("      - name: dev", gates, 1);
+        let line = |needle: &str, nth: usize| {
+            edited
+                .lines()
+                .enumerate()
+                .filter(|(_, line)| line.contains(needle))
+                .nth(nth)
+                .unwrap()
+                .0
+                + 1
+        };
+        let problems = FleetRepository::load(example(&[("fleet.yaml", &edited)]))
+            .unwrap_err()
+            .to_string();
+        for expected in [
+            format!(
+                "fleet.yaml:{}: a gate needs a bound",
+                line("prometheus:", 0)
+            ),
+            format!(
+                "fleet.yaml:{}: a gate's interval must be at least 1s",
+                line("interval: 500ms", 0)
+            ),
+            format!(
+                "fleet.yaml:{}: duplicate gate name 'errors'",
+                line("- name: errors", 1)
+            ),
+        ] {
+            assert!(problems.contains(&expected), "{expected}\nin:\n{problems}");
+        }
+        // A gate with a bound and a sane interval is fine.
+        let good = fleet.replacen(
+            "      - name: dev",
+            "        gates:\n          - name: errors\n            prometheus:\n              query: up\n              max: 0.01\n      - name: dev",
+            1,
+        );
+        FleetRepository::load(example(&[("fleet.yaml", &good)])).unwrap();
+    }
+
+    #[test]
     fn fleet_yaml_git_branch_must_be_the_tracked_branch() {
         let repository = FleetRepository::load(example(&[])).unwrap();
         assert!(repository.check_tracked_branch("main").is_ok());
