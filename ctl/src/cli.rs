@@ -68,6 +68,27 @@ pub enum Command {
     Dashboard(crate::commands::dashboard::args::DashboardArgs),
 }
 
+/// `fleetctl cluster hold NAME --reason TEXT`.
+#[derive(Debug, Args)]
+pub struct ClusterHoldArgs {
+    #[command(flatten)]
+    pub hub: HubArgs,
+    /// The cluster.
+    pub cluster: String,
+    /// Why (shown in `rollout status` and `status`, and audited).
+    #[arg(long)]
+    pub reason: String,
+}
+
+/// `fleetctl cluster release NAME`.
+#[derive(Debug, Args)]
+pub struct ClusterReleaseArgs {
+    #[command(flatten)]
+    pub hub: HubArgs,
+    /// The cluster.
+    pub cluster: String,
+}
+
 /// `fleetctl hub ...`.
 #[derive(Debug, Subcommand)]
 pub enum HubCommand {
@@ -203,6 +224,9 @@ pub struct PromoteArgs {
     /// Approve every remaining wave.
     #[arg(long)]
     pub all: bool,
+    /// Release the wave(s) even while their sync windows are closed (audited).
+    #[arg(long)]
+    pub ignore_windows: bool,
 }
 
 /// Which hub to talk to (kubectl-style configuration and contexts).

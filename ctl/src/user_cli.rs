@@ -79,6 +79,10 @@ pub struct UserRenewArgs {
 pub enum ClusterCommand {
     /// Revoke a cluster: its agent's certificates are refused and its open session is cut.
     Revoke(ClusterNameArgs),
+    /// Keep a cluster on its current target; rollouts skip it until released.
+    Hold(crate::cli::ClusterHoldArgs),
+    /// End a hold: the cluster catches up with the last finished rollout.
+    Release(crate::cli::ClusterReleaseArgs),
 }
 
 /// `fleetctl cluster revoke NAME`.

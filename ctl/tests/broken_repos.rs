@@ -104,6 +104,9 @@ broken_cases! {
     helm_values_file_missing => "helm-values-file-missing",
     helm_object_without_name => "helm-object-without-name",
     helm_collision => "helm-collision",
+    bad_window_cron => "bad-window-cron",
+    bad_window_timezone => "bad-window-timezone",
+    window_unknown_wave => "window-unknown-wave",
 }
 
 #[test]

@@ -228,6 +228,14 @@ pub async fn serve_until(
         .run(),
     );
     supervisor.spawn("git sync", sync.run());
+    let prometheus = match config.analysis.prometheus.clone() {
+        Some(settings) => Some(crate::analysis::PrometheusClient::new(settings)?),
+        None => None,
+    };
+    supervisor.spawn(
+        "gate analysis",
+        crate::analysis::AnalysisRunner::new(controller_store.clone(), prometheus).run(),
+    );
     supervisor.spawn(
         "notification deliverer",
         NotificationDeliverer::new(

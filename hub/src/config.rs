@@ -42,6 +42,13 @@ pub struct Config {
     /// Delivery of notifications (all optional).
     #[serde(default)]
     pub notifications: crate::notifications::NotificationsConfig,
+    /// Metric gates' Prometheus server and query limits (`analysis:`;
+    /// left out of hub.yaml while no Prometheus is configured).
+    #[serde(
+        default,
+        skip_serializing_if = "crate::analysis::AnalysisConfig::is_unset"
+    )]
+    pub analysis: crate::analysis::AnalysisConfig,
 }
 
 /// Connection limits of the hub's gRPC and HTTP ports (`server:` in
@@ -587,6 +594,7 @@ impl Config {
         for credential in &mut self.render.chart_repositories {
             resolve(&mut credential.password_file);
         }
+        self.analysis.resolve(base);
     }
 
     /// Writes the configuration (paths as they are).

@@ -46,6 +46,8 @@ pub struct InitSettings {
     pub fleetconfig: Option<PathBuf>,
     /// Name of that context.
     pub context: String,
+    /// Prometheus server metric gates query (hub.yaml `analysis.prometheus.url`).
+    pub prometheus_url: Option<String>,
 }
 
 /// Runs `fleet-hub init`; returns the path of the written `hub.yaml`.
@@ -139,6 +141,12 @@ pub fn run(settings: &InitSettings) -> anyhow::Result<PathBuf> {
         retention: crate::config::RetentionConfig::default(),
         users: crate::users_config::UsersConfig::default(),
         notifications: crate::notifications::NotificationsConfig::default(),
+        analysis: crate::analysis::AnalysisConfig {
+            prometheus: settings
+                .prometheus_url
+                .as_deref()
+                .map(crate::analysis::PrometheusConfig::at),
+        },
     };
     config.save(&config_path)?;
 

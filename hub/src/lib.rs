@@ -12,6 +12,7 @@
 //! that joined or were removed. `supervisor` watches the node's long-lived
 //! background tasks.
 
+pub mod analysis;
 pub mod api;
 pub mod app;
 pub mod clock;

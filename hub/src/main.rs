@@ -92,6 +92,10 @@ struct InitArgs {
     /// context that lists the --join endpoint).
     #[arg(long)]
     context: Option<String>,
+    /// Prometheus server (`http(s)://HOST:PORT`) that rollout metric gates
+    /// query; written to hub.yaml `analysis.prometheus.url`.
+    #[arg(long)]
+    prometheus_url: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -156,6 +160,7 @@ fn main() -> ExitCode {
                 poll_interval: args.poll_interval,
                 admin: args.admin,
                 fleetconfig: fleetconfig.clone(),
+                prometheus_url: args.prometheus_url,
             };
             let initialized = init(&settings).and_then(|path| {
                 if let Some(address) = &args.advertise_address {

@@ -256,6 +256,7 @@ async fn a_failing_image_stops_at_the_canary_and_is_rolled_back() {
             action: "pause".into(),
             wave: String::new(),
             all: false,
+            ignore_windows: false,
         })
         .await
         .err()

@@ -6,8 +6,10 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
 use super::duration::FleetDuration;
+use super::gate::GateSpec;
 use super::selector::LabelSelector;
 use super::variables::Vars;
+use super::window::WindowSpec;
 
 /// The spec of `fleet.yaml`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -49,6 +51,9 @@ pub struct RolloutSpec {
     /// What a failed wave does.
     #[serde(default)]
     pub on_failure: OnFailure,
+    /// Sync windows: when waves may be released (issue #19).
+    #[serde(default)]
+    pub windows: Vec<WindowSpec>,
 }
 
 fn default_progress_deadline() -> FleetDuration {
@@ -62,6 +67,7 @@ impl Default for RolloutSpec {
             max_failures: 0,
             progress_deadline: default_progress_deadline(),
             on_failure: OnFailure::default(),
+            windows: Vec::new(),
         }
     }
 }
@@ -84,6 +90,9 @@ pub struct WaveSpec {
     /// Clusters released at once inside the wave.
     #[serde(default)]
     pub max_parallel: Option<MaxParallel>,
+    /// Metric gates that must pass from convergence through the bake.
+    #[serde(default)]
+    pub gates: Vec<GateSpec>,
 }
 
 /// Whether a wave starts by itself.

@@ -9,9 +9,11 @@ mod duration;
 mod environment;
 mod fleet;
 mod helm;
+mod gate;
 mod resource;
 mod selector;
 mod variables;
+mod window;
 
 pub use app::{AppSpec, IgnoreDifference, SyncPolicy, Targets};
 pub use cluster::ClusterSpec;
@@ -19,9 +21,11 @@ pub use duration::FleetDuration;
 pub use environment::EnvironmentSpec;
 pub use fleet::{Approval, FleetSpec, GitSpec, MaxParallel, OnFailure, RolloutSpec, WaveSpec};
 pub use helm::HelmSource;
+pub use gate::{GateSpec, PrometheusGate, Threshold};
 pub use resource::{API_VERSION, Kind, Resource, parse_resource};
 pub use selector::{LabelSelector, Operator, Requirement};
 pub use variables::Vars;
+pub use window::{DEFAULT_TIMEZONE, WindowKind, WindowSpec};
 
 /// A cluster as declared in `clusters/<name>.yaml`.
 pub type Cluster = Resource<ClusterSpec>;

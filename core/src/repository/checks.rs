@@ -13,6 +13,7 @@ pub(super) fn check(repository: &LoadedFiles) -> Diagnostics {
     check_dependency_cycles(repository, &mut problems);
     if let Some(fleet) = &repository.fleet {
         check_waves(fleet, &mut problems);
+        check_windows(fleet, &mut problems);
     }
     problems
 }
@@ -176,6 +177,7 @@ fn check_waves(fleet: &crate::model::Fleet, problems: &mut Diagnostics) {
                 ),
             ));
         }
+        check_gates(fleet, &pointer, &wave.gates, problems);
         if let Some(selector) = &wave.selector {
             check_selector(selector, problems, |expression, message| {
                 fleet.diagnostic(
@@ -183,6 +185,97 @@ fn check_waves(fleet: &crate::model::Fleet, problems: &mut Diagnostics) {
                     message,
                 )
             });
+        }
+    }
+}
+
+/// Metric gates (issue #19): unique names, a query, at least one finite
+/// bound, an interval of at least a second.
+fn check_gates(
+    fleet: &crate::model::Fleet,
+    wave: &str,
+    gates: &[crate::model::GateSpec],
+    problems: &mut Diagnostics,
+) {
+    let mut seen = BTreeSet::new();
+    for (index, gate) in gates.iter().enumerate() {
+        let pointer = format!("{wave}/gates/{index}");
+        if gate.name.trim().is_empty() {
+            problems.push(fleet.diagnostic(&format!("{pointer}/name"), "a gate needs a name"));
+        } else if !seen.insert(gate.name.as_str()) {
+            problems.push(fleet.diagnostic(
+                &format!("{pointer}/name"),
+                format!("duplicate gate name '{}' in this wave", gate.name),
+            ));
+        }
+        if gate.prometheus.query.trim().is_empty() {
+            problems.push(fleet.diagnostic(
+                &format!("{pointer}/prometheus/query"),
+                "a gate needs a Prometheus query",
+            ));
+        }
+        let bounds = [("max", gate.prometheus.max), ("min", gate.prometheus.min)];
+        if bounds.iter().all(|(_, bound)| bound.is_none()) {
+            problems.push(fleet.diagnostic(
+                &format!("{pointer}/prometheus"),
+                "a gate needs a bound: max, min or both",
+            ));
+        }
+        for (key, bound) in bounds {
+            if bound.is_some_and(|bound| !bound.0.is_finite()) {
+                problems.push(fleet.diagnostic(
+                    &format!("{pointer}/prometheus/{key}"),
+                    format!("a gate's {key} must be a finite number"),
+                ));
+            }
+        }
+        if gate.interval.0 < std::time::Duration::from_secs(1) {
+            problems.push(fleet.diagnostic(
+                &format!("{pointer}/interval"),
+                "a gate's interval must be at least 1s",
+            ));
+        }
+    }
+}
+
+/// Sync windows (issue #19): a 5-field cron schedule, a known IANA time
+/// zone, a duration, and waves that exist.
+fn check_windows(fleet: &crate::model::Fleet, problems: &mut Diagnostics) {
+    let rollout = &fleet.spec.rollout;
+    let mut waves: BTreeSet<&str> = rollout
+        .waves
+        .iter()
+        .map(|wave| wave.name.as_str())
+        .collect();
+    if rollout.waves.is_empty() {
+        waves.insert(crate::rollout::ALL_WAVE);
+    } else {
+        waves.insert(crate::rollout::REMAINING_WAVE);
+    }
+    for (index, window) in rollout.windows.iter().enumerate() {
+        let pointer = format!("/spec/rollout/windows/{index}");
+        if let Err(error) = crate::rollout::parse_schedule(&window.schedule) {
+            problems.push(fleet.diagnostic(&format!("{pointer}/schedule"), error.to_string()));
+        }
+        if let Err(error) = crate::rollout::parse_timezone(&window.timezone) {
+            problems.push(fleet.diagnostic(&format!("{pointer}/timezone"), error.to_string()));
+        }
+        if window.duration.0.is_zero() {
+            problems.push(fleet.diagnostic(
+                &format!("{pointer}/duration"),
+                "a window's duration must be longer than zero",
+            ));
+        }
+        for (position, wave) in window.waves.iter().enumerate() {
+            if !waves.contains(wave.as_str()) {
+                problems.push(fleet.diagnostic(
+                    &format!("{pointer}/waves/{position}"),
+                    format!(
+                        "window names unknown wave '{wave}' (waves: {})",
+                        waves.iter().copied().collect::<Vec<_>>().join(", ")
+                    ),
+                ));
+            }
         }
     }
 }
@@ -226,6 +319,53 @@ mod tests {
         // One second and more is fine.
         let edited = web.replace("healthTimeout: 5m", "healthTimeout: 1s");
         FleetRepository::load(example(&[("apps/web/app.yaml", &edited)])).unwrap();
+    }
+
+    #[test]
+    fn metric_gates_need_a_bound_a_unique_name_and_a_real_interval() {
+        let fleet = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../fleet-examples/fleet.yaml"
+        ))
+        .unwrap();
+        let gates = "        gates:\n          - name: errors\n            prometheus:\n              query: up\n            interval: 500ms\n          - name: errors\n            prometheus:\n              query: up\n              min: 1\n      - name: dev";
+        let edited = fleet.replacen("      - name: dev", gates, 1);
+        let line = |needle: &str, nth: usize| {
+            edited
+                .lines()
+                .enumerate()
+                .filter(|(_, line)| line.contains(needle))
+                .nth(nth)
+                .unwrap()
+                .0
+                + 1
+        };
+        let problems = FleetRepository::load(example(&[("fleet.yaml", &edited)]))
+            .unwrap_err()
+            .to_string();
+        for expected in [
+            format!(
+                "fleet.yaml:{}: a gate needs a bound",
+                line("prometheus:", 0)
+            ),
+            format!(
+                "fleet.yaml:{}: a gate's interval must be at least 1s",
+                line("interval: 500ms", 0)
+            ),
+            format!(
+                "fleet.yaml:{}: duplicate gate name 'errors'",
+                line("- name: errors", 1)
+            ),
+        ] {
+            assert!(problems.contains(&expected), "{expected}\nin:\n{problems}");
+        }
+        // A gate with a bound and a sane interval is fine.
+        let good = fleet.replacen(
+            "      - name: dev",
+            "        gates:\n          - name: errors\n            prometheus:\n              query: up\n              max: 0.01\n      - name: dev",
+            1,
+        );
+        FleetRepository::load(example(&[("fleet.yaml", &good)])).unwrap();
     }
 
     #[test]

@@ -4,6 +4,7 @@ mod agent;
 mod audit;
 mod bench;
 mod cluster;
+mod cluster_hold;
 pub mod dashboard;
 mod demo;
 mod hub;
@@ -20,7 +21,8 @@ mod user;
 mod validate;
 
 use crate::cli::{
-    AgentCommand, BenchCommand, Cli, Command, HubCommand, RolloutCommand, TokenCommand,
+    AgentCommand, BenchCommand, Cli, Command, HubCommand, RolloutCommand,
+    TokenCommand,
 };
 use crate::error::CliError;
 use crate::user_cli::ClusterCommand;
@@ -50,15 +52,16 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             "promote",
             args.wave.as_deref(),
             args.all,
+            args.ignore_windows,
         )),
         Command::Rollout(RolloutCommand::Pause(args)) => {
-            block_on(rollout::action::run(&args, "pause", None, false))
+            block_on(rollout::action::run(&args, "pause", None, false, false))
         }
         Command::Rollout(RolloutCommand::Resume(args)) => {
-            block_on(rollout::action::run(&args, "resume", None, false))
+            block_on(rollout::action::run(&args, "resume", None, false, false))
         }
         Command::Rollout(RolloutCommand::Rollback(args)) => {
-            block_on(rollout::action::run(&args, "rollback", None, false))
+            block_on(rollout::action::run(&args, "rollback", None, false, false))
         }
         Command::Rollout(RolloutCommand::History(args)) => block_on(rollout::history::run(&args)),
         Command::Hub(HubCommand::JoinToken(args)) => block_on(hub::join_token(&args)),
@@ -70,6 +73,8 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Agent(AgentCommand::Install(args)) => block_on(agent::install::run(&args)),
         Command::User(command) => block_on(user::run(command)),
         Command::Cluster(ClusterCommand::Revoke(args)) => block_on(cluster::revoke(&args)),
+        Command::Cluster(ClusterCommand::Hold(args)) => block_on(cluster_hold::hold(&args)),
+        Command::Cluster(ClusterCommand::Release(args)) => block_on(cluster_hold::release(&args)),
         Command::Notifications(command) => block_on(run_notifications(command)),
         Command::Dashboard(args) => block_on_threads(dashboard::run(&args)),
     }

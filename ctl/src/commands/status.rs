@@ -29,6 +29,9 @@ pub struct ClusterRow {
     drift_count: u32,
     last_seen_ms: u64,
     message: String,
+    /// Held out of rollouts: "REASON (held by WHO)".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hold: Option<String>,
 }
 
 impl From<ClusterSummary> for ClusterRow {
@@ -51,6 +54,7 @@ impl From<ClusterSummary> for ClusterRow {
             drift_count: cluster.drift_count,
             last_seen_ms: cluster.last_seen_ms,
             message: cluster.message,
+            hold: cluster.hold,
         }
     }
 }
@@ -145,6 +149,7 @@ fn status_table(rows: &[ClusterRow], all: bool) -> Table {
         "HEALTH",
         "DRIFT",
         "LAST REPORT",
+        "HOLD",
     ]);
     for row in rows.iter().filter(|row| shown(row, all)) {
         table.add_row([
@@ -156,6 +161,7 @@ fn status_table(rows: &[ClusterRow], all: bool) -> Table {
             row.health.clone(),
             row.drift_count.to_string(),
             ago(row.last_seen_ms),
+            row.hold.clone().unwrap_or_default(),
         ]);
     }
     table

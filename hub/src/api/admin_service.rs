@@ -18,6 +18,7 @@ use fleet_proto::{
     ListNotificationTargetsRequest, ListNotificationTargetsResponse,
     RemoveNotificationTargetRequest, RemoveNotificationTargetResponse,
     SetNotificationTargetRequest, SetNotificationTargetResponse,
+    HoldClusterRequest, HoldClusterResponse, ReleaseClusterHoldRequest, ReleaseClusterHoldResponse,
 };
 use tonic::{Request, Response, Status};
 use tracing::info;
@@ -30,11 +31,14 @@ use crate::git::SyncOutcome;
 use crate::pki::SecretToken;
 use crate::rollout::RolloutView;
 use crate::state::{
-    Command, CommandResult, FleetState, HealthState, OperatorAction, RevisionVerdict,
+    ClusterHold, Command, CommandResult, FleetState, HealthState, OperatorAction, RevisionVerdict,
 };
 
 /// Longest bootstrap token lifetime an operator may ask for.
 const MAX_TOKEN_TTL_SECONDS: u64 = 7 * 24 * 3600;
+
+/// Longest reason an operator may give for a hold (bytes).
+const MAX_HOLD_REASON_BYTES: usize = 1024;
 
 /// The operator-facing gRPC service.
 pub struct AdminApi {
@@ -174,6 +178,7 @@ impl AdminService for AdminApi {
                         drift_count: status.drift_count,
                         last_seen_ms: record.last_report_ms.unwrap_or(0),
                         message: status.message.clone(),
+                        hold: state.hold_of(name).map(ClusterHold::describe),
                     }
                 })
                 .collect()
@@ -341,6 +346,7 @@ impl AdminService for AdminApi {
         request: Request<RolloutActionRequest>,
     ) -> Result<Response<RolloutActionResponse>, Status> {
         let action = match request.get_ref().action.as_str() {
+            "promote" if request.get_ref().ignore_windows => Action::OverrideWindows,
             "promote" => Action::Promote,
             "pause" => Action::Pause,
             "resume" => Action::Resume,
@@ -361,6 +367,7 @@ impl AdminService for AdminApi {
                 action: OperatorAction::Promote {
                     wave: (!request.wave.is_empty()).then(|| request.wave.clone()),
                     all: request.all,
+                    ignore_windows: request.ignore_windows,
                 },
                 actor,
                 at_ms,
@@ -497,6 +504,66 @@ impl AdminService for AdminApi {
                 .store
                 .read(super::notification_admin::list_targets),
         ))
+    }
+
+    async fn hold_cluster(
+        &self,
+        request: Request<HoldClusterRequest>,
+    ) -> Result<Response<HoldClusterResponse>, Status> {
+        let actor = require(&self.context, &request, Action::HoldClusters)
+            .await?
+            .actor;
+        let request = request.into_inner();
+        let reason = request.reason.trim();
+        if reason.is_empty() {
+            return Err(Status::invalid_argument(
+                "a hold needs a reason (--reason TEXT)",
+            ));
+        }
+        if reason.len() > MAX_HOLD_REASON_BYTES || reason.chars().any(char::is_control) {
+            return Err(Status::invalid_argument(format!(
+                "a hold's reason is one line of at most {MAX_HOLD_REASON_BYTES} bytes"
+            )));
+        }
+        let result = self
+            .context
+            .store
+            .write(Command::HoldCluster {
+                cluster: request.cluster.trim().to_owned(),
+                reason: reason.to_owned(),
+                actor,
+                at_ms: now_ms(),
+            })
+            .await
+            .map_err(unavailable)?;
+        if let CommandResult::Rejected(reason) = result {
+            return Err(Status::failed_precondition(reason));
+        }
+        Ok(Response::new(HoldClusterResponse {}))
+    }
+
+    async fn release_cluster_hold(
+        &self,
+        request: Request<ReleaseClusterHoldRequest>,
+    ) -> Result<Response<ReleaseClusterHoldResponse>, Status> {
+        let actor = require(&self.context, &request, Action::HoldClusters)
+            .await?
+            .actor;
+        let cluster = request.into_inner().cluster.trim().to_owned();
+        let result = self
+            .context
+            .store
+            .write(Command::ReleaseClusterHold {
+                cluster,
+                actor,
+                at_ms: now_ms(),
+            })
+            .await
+            .map_err(unavailable)?;
+        if let CommandResult::Rejected(reason) = result {
+            return Err(Status::failed_precondition(reason));
+        }
+        Ok(Response::new(ReleaseClusterHoldResponse {}))
     }
 }
 

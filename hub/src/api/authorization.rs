@@ -46,6 +46,10 @@ pub enum Action {
     /// Add or remove notification targets (a target makes the leader send
     /// requests to any URL it can reach, so it is the admin's).
     ManageNotifications,
+    /// Hold a cluster out of rollouts, or release it.
+    HoldClusters,
+    /// Promote a wave while its sync windows are closed.
+    OverrideWindows,
 }
 
 impl Action {
@@ -57,12 +61,14 @@ impl Action {
             | Action::Promote
             | Action::Pause
             | Action::Resume
-            | Action::Rollback => Role::Operator,
+            | Action::Rollback
+            | Action::HoldClusters => Role::Operator,
             Action::CreateToken
             | Action::ManageUsers
             | Action::RevokeCluster
             | Action::ManageMembership
-            | Action::ManageNotifications => Role::Admin,
+            | Action::ManageNotifications
+            | Action::OverrideWindows => Role::Admin,
         }
     }
 
@@ -81,6 +87,8 @@ impl Action {
             Action::ManageMembership => "change hub membership",
             Action::RenewOwnCertificate => "renew its certificate",
             Action::ManageNotifications => "manage notification targets",
+            Action::HoldClusters => "hold or release clusters",
+            Action::OverrideWindows => "promote outside sync windows",
         }
     }
 

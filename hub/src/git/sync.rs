@@ -315,6 +315,7 @@ fn rollout_plan(repository: &FleetRepository) -> RolloutPlan {
                     max_parallel: spec
                         .and_then(|spec| spec.max_parallel)
                         .map(|limit| limit.limit(wave.clusters.len())),
+                    gates: spec.map(|spec| wave_gates(&spec.gates)).unwrap_or_default(),
                     name: wave.name,
                     clusters: wave.clusters,
                 }
@@ -326,7 +327,30 @@ fn rollout_plan(repository: &FleetRepository) -> RolloutPlan {
             OnFailure::Rollback => FailurePolicy::Rollback,
             OnFailure::Pause => FailurePolicy::Pause,
         },
+        // Checked when the repository was read; a window that somehow fails
+        // here is left out rather than failing the whole revision.
+        windows: rollout
+            .windows
+            .iter()
+            .filter_map(|window| fleet_core::rollout::SyncWindow::from_spec(window).ok())
+            .collect(),
     }
+}
+
+/// The metric gates of a wave as the state records them.
+fn wave_gates(gates: &[fleet_core::model::GateSpec]) -> Vec<crate::state::WaveGate> {
+    gates
+        .iter()
+        .map(|gate| crate::state::WaveGate {
+            name: gate.name.clone(),
+            query: gate.prometheus.query.clone(),
+            max: gate.prometheus.max,
+            min: gate.prometheus.min,
+            interval_ms: millis(gate.interval.0),
+            failure_limit: gate.failure_limit,
+            record: crate::state::GateRecord::default(),
+        })
+        .collect()
 }
 
 fn millis(duration: Duration) -> u64 {

@@ -42,6 +42,7 @@ impl Fleet {
                     manual: false,
                     bake_ms,
                     max_parallel: None,
+                    gates: Vec::new(),
                 },
                 PlannedWave {
                     name: "production".into(),
@@ -49,11 +50,13 @@ impl Fleet {
                     manual: true,
                     bake_ms: 0,
                     max_parallel: Some(1),
+                    gates: Vec::new(),
                 },
             ],
             max_failures: 0,
             progress_deadline_ms: 60_000,
             on_failure,
+            windows: Vec::new(),
         };
         let result = self.state.apply(&Command::RecordRevision {
             revision: revision.into(),
@@ -131,6 +134,7 @@ fn canary_first_then_a_manual_wave_one_cluster_at_a_time() {
         action: OperatorAction::Promote {
             wave: Some("production".into()),
             all: false,
+            ignore_windows: false,
         },
         actor: "spiffe://fleet/admin/ops".into(),
         at_ms: fleet.now,
@@ -303,6 +307,7 @@ fn planned(name: &str, clusters: &[&str], manual: bool, bake_ms: u64) -> Planned
         manual,
         bake_ms,
         max_parallel: None,
+        gates: Vec::new(),
     }
 }
 
@@ -328,6 +333,7 @@ fn waves_with_nothing_to_release_succeed_at_once_without_bake_or_approval() {
             max_failures: 0,
             progress_deadline_ms: 600_000,
             on_failure: FailurePolicy::Rollback,
+            windows: Vec::new(),
         }),
     };
     let mut fleet = Fleet {

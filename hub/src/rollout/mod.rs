@@ -9,7 +9,7 @@ mod convergence;
 mod driver;
 mod view;
 
-pub use controller::{ControllerSettings, decide, nothing_to_release};
+pub use controller::{ControllerSettings, decide, nothing_to_release, window_open};
 pub use convergence::{cluster_converged, cluster_failure};
 pub use driver::RolloutDriver;
 pub use view::{ClusterView, NO_CHANGES, NO_CLUSTERS, RolloutView, WaveView};

@@ -5,7 +5,11 @@ use serde::{Deserialize, Serialize};
 
 use super::controller::nothing_to_release;
 use super::convergence::cluster_converged;
-use crate::state::{FleetState, Rollout, WaveState};
+use fleet_core::rollout::{WindowState, wave_window_state};
+
+use crate::state::{
+    ClusterHold, FleetState, GateOutcome, Rollout, RolloutState, RolloutWave, WaveGate, WaveState,
+};
 
 /// The note on a wave whose selector matched no cluster.
 pub const NO_CLUSTERS: &str = "no clusters";
@@ -29,6 +33,9 @@ pub struct ClusterView {
     /// When its target moved (Unix milliseconds).
     #[serde(default)]
     pub released_at_ms: Option<u64>,
+    /// Held: "REASON (held by WHO)".
+    #[serde(default)]
+    pub hold: Option<String>,
 }
 
 /// One wave.
@@ -64,6 +71,21 @@ pub struct WaveView {
     pub finished_at_ms: Option<u64>,
     /// Its clusters.
     pub clusters: Vec<ClusterView>,
+    /// Held clusters it skips: "NAME: REASON (held by WHO)".
+    #[serde(default)]
+    pub held: Vec<String>,
+    /// It would release clusters but its sync windows are closed.
+    #[serde(default)]
+    pub waiting_for_window: bool,
+    /// When its windows next open, if known (Unix milliseconds).
+    #[serde(default)]
+    pub window_opens_at_ms: Option<u64>,
+    /// Promoted with `--ignore-windows`.
+    #[serde(default)]
+    pub ignore_windows: bool,
+    /// Its metric gates, one line each (see [`gate_line`]).
+    #[serde(default)]
+    pub gates: Vec<String>,
 }
 
 /// A rollout as operators see it.
@@ -114,8 +136,19 @@ impl RolloutView {
                                 && cluster_converged(state, cluster),
                             failure: cluster.failure.clone(),
                             released_at_ms: cluster.released_at_ms,
+                            hold: state.hold_of(&cluster.name).map(ClusterHold::describe),
                         })
                         .collect();
+                    let held = clusters
+                        .iter()
+                        .filter_map(|cluster| {
+                            cluster
+                                .hold
+                                .as_ref()
+                                .map(|hold| format!("{}: {hold}", cluster.name))
+                        })
+                        .collect();
+                    let window = waiting_for_window(state, rollout, wave, now_ms);
                     WaveView {
                         name: wave.name.clone(),
                         state: format!("{:?}", wave.state),
@@ -142,9 +175,70 @@ impl RolloutView {
                         started_at_ms: wave.started_at_ms,
                         finished_at_ms: wave.finished_at_ms,
                         clusters,
+                        held,
+                        waiting_for_window: window.is_some(),
+                        window_opens_at_ms: window.flatten(),
+                        ignore_windows: wave.ignore_windows,
+                        gates: wave.gates.iter().map(gate_line).collect(),
                     }
                 })
                 .collect(),
+        }
+    }
+}
+
+/// `Some(opens_at)` when `wave` is the one the rollout works on, would
+/// release clusters, and its sync windows are closed.
+fn waiting_for_window(
+    state: &FleetState,
+    rollout: &Rollout,
+    wave: &RolloutWave,
+    now_ms: u64,
+) -> Option<Option<u64>> {
+    if rollout.state != RolloutState::Progressing || wave.ignore_windows {
+        return None;
+    }
+    let would_release = match wave.state {
+        WaveState::Pending => !wave.manual || wave.approved,
+        WaveState::WaitingApproval => wave.approved,
+        WaveState::Progressing => wave
+            .clusters
+            .iter()
+            .any(|cluster| cluster.released_at_ms.is_none() && !state.is_held(&cluster.name)),
+        _ => false,
+    };
+    let current = rollout
+        .current_wave()
+        .is_some_and(|index| std::ptr::eq(&rollout.waves[index], wave));
+    if !current || !would_release || nothing_to_release(wave) {
+        return None;
+    }
+    match wave_window_state(&rollout.windows, &wave.name, now_ms) {
+        WindowState::Open => None,
+        WindowState::Closed { opens_at_ms } => Some(opens_at_ms),
+    }
+}
+
+/// One gate as operators see it: "NAME: passed (value 0.001)", "NAME:
+/// failed 2/1 (value 0.2 above max 0.01)", "NAME: inconclusive, waiting
+/// (…)", "NAME: not evaluated yet".
+pub fn gate_line(gate: &WaveGate) -> String {
+    let failures = gate.record.failures;
+    let limit = gate.failure_limit;
+    match &gate.record.last {
+        None => format!("{}: not evaluated yet", gate.name),
+        Some(GateOutcome::Passed(value)) if failures == 0 => {
+            format!("{}: passed ({value})", gate.name)
+        }
+        Some(GateOutcome::Passed(value)) => format!(
+            "{}: passed ({value}), {failures} failed evaluation(s) of {limit} tolerated",
+            gate.name
+        ),
+        Some(GateOutcome::Failed(why)) => {
+            format!("{}: failed {failures}/{limit} ({why})", gate.name)
+        }
+        Some(GateOutcome::Inconclusive(why)) => {
+            format!("{}: inconclusive, waiting ({why})", gate.name)
         }
     }
 }
@@ -182,6 +276,11 @@ impl WaveView {
             started_at_ms: self.started_at_ms,
             finished_at_ms: self.finished_at_ms,
             clusters: self.clusters.iter().map(ClusterView::to_wire).collect(),
+            held: self.held.clone(),
+            waiting_for_window: self.waiting_for_window,
+            window_opens_at_ms: self.window_opens_at_ms,
+            ignore_windows: self.ignore_windows,
+            gates: self.gates.clone(),
         }
     }
 }
@@ -196,6 +295,7 @@ impl ClusterView {
             converged: self.converged,
             failure: self.failure.clone(),
             released_at_ms: self.released_at_ms,
+            hold: self.hold.clone(),
         }
     }
 }

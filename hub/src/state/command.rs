@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::gates::GateOutcome;
 use super::notifications::{DeliveryOutcome, NotificationEvent, NotificationTarget};
 use super::records::{ClusterStatus, RevisionVerdict};
 use super::rollout::{OperatorAction, RolloutPlan, RolloutState, WaveState};
@@ -326,6 +327,41 @@ pub enum Command {
     RaiseNotification {
         /// The event.
         event: NotificationEvent,
+    },
+    /// An operator holds a cluster: it keeps its current target and
+    /// rollouts skip it until the hold is released.
+    HoldCluster {
+        /// Cluster name.
+        cluster: String,
+        /// Why, in words.
+        reason: String,
+        /// Who (certificate identity).
+        actor: String,
+        /// When (Unix milliseconds).
+        at_ms: u64,
+    },
+    /// An operator releases a cluster's hold; it catches up through the
+    /// normal release path.
+    ReleaseClusterHold {
+        /// Cluster name.
+        cluster: String,
+        /// Who (certificate identity).
+        actor: String,
+        /// When (Unix milliseconds).
+        at_ms: u64,
+    },
+    /// The leader evaluated a wave's metric gate against Prometheus.
+    RecordGateEvaluation {
+        /// Rollout id.
+        rollout: u64,
+        /// Wave index.
+        wave: usize,
+        /// Gate name.
+        gate: String,
+        /// What it found.
+        outcome: GateOutcome,
+        /// When (Unix milliseconds).
+        at_ms: u64,
     },
 }
 

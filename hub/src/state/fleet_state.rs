@@ -48,6 +48,9 @@ pub struct FleetState {
     /// Notification targets and the outbox of undelivered events.
     #[serde(default)]
     pub notifications: super::notifications::NotificationState,
+    /// Held clusters by name (see `state/holds.rs`).
+    #[serde(default)]
+    pub holds: BTreeMap<String, super::holds::ClusterHold>,
 }
 
 impl FleetState {
@@ -270,6 +273,24 @@ impl FleetState {
                 self.notifications.raise(event.clone());
                 CommandResult::Applied
             }
+            Command::HoldCluster {
+                cluster,
+                reason,
+                actor,
+                at_ms,
+            } => self.hold_cluster(cluster, reason, actor, *at_ms),
+            Command::ReleaseClusterHold {
+                cluster,
+                actor,
+                at_ms,
+            } => self.release_hold(cluster, actor, *at_ms),
+            Command::RecordGateEvaluation {
+                rollout,
+                wave,
+                gate,
+                outcome,
+                at_ms,
+            } => self.record_gate_evaluation(*rollout, *wave, gate, outcome, *at_ms),
         }
     }
 
@@ -521,10 +542,12 @@ mod tests {
                             manual: false,
                             bake_ms: 0,
                             max_parallel: None,
+                            gates: Vec::new(),
                         }],
                         max_failures: 0,
                         progress_deadline_ms: 1000,
                         on_failure: crate::state::FailurePolicy::Rollback,
+                        windows: Vec::new(),
                     }),
                     RevisionVerdict::Invalid { .. } => None,
                 },

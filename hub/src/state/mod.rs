@@ -8,6 +8,8 @@
 
 mod command;
 mod fleet_state;
+mod gates;
+mod holds;
 mod hub_nodes;
 pub mod notification_events;
 mod notifications;
@@ -20,6 +22,8 @@ mod users;
 
 pub use command::{Command, CommandResult, Refusal, StatusUpdate};
 pub use fleet_state::FleetState;
+pub use gates::{GateOutcome, GateRecord, WaveGate};
+pub use holds::ClusterHold;
 pub use hub_nodes::{HubNodeRecord, JoinTokenRecord};
 pub use notifications::{
     DeliveryOutcome, DeliveryResult, EventCategory, NotificationEvent, NotificationFormat,

@@ -234,10 +234,12 @@ mod tests {
                     manual: true,
                     bake_ms: 0,
                     max_parallel: None,
+                    gates: Vec::new(),
                 }],
                 max_failures: 0,
                 progress_deadline_ms: 1000,
                 on_failure: FailurePolicy::Rollback,
+                windows: Vec::new(),
             }),
         });
         assert_eq!(result, CommandResult::Applied);

@@ -202,10 +202,12 @@ mod tests {
                     manual: false,
                     bake_ms: 0,
                     max_parallel: None,
+                    gates: Vec::new(),
                 }],
                 max_failures: 0,
                 progress_deadline_ms: 1000,
                 on_failure: FailurePolicy::Rollback,
+                windows: Vec::new(),
             }),
             verdict: RevisionVerdict::Valid { digests },
         });

@@ -3,7 +3,10 @@
 //! rollout controller decides; these records and their transitions are what
 //! every node agrees on.
 
+use fleet_core::rollout::SyncWindow;
 use serde::{Deserialize, Serialize};
+
+use super::gates::WaveGate;
 
 /// What a failed wave does.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -96,6 +99,13 @@ pub struct RolloutWave {
     pub baking_since_ms: Option<u64>,
     /// When it finished.
     pub finished_at_ms: Option<u64>,
+    /// An operator promoted it with `--ignore-windows`: sync windows no
+    /// longer hold it.
+    #[serde(default)]
+    pub ignore_windows: bool,
+    /// Metric gates and what they found.
+    #[serde(default)]
+    pub gates: Vec<WaveGate>,
 }
 
 /// A rollout of one revision across the fleet.
@@ -123,6 +133,9 @@ pub struct Rollout {
     pub finished_at_ms: Option<u64>,
     /// Why it ended or paused, in words.
     pub reason: String,
+    /// Sync windows of the revision's `fleet.yaml`.
+    #[serde(default)]
+    pub windows: Vec<SyncWindow>,
 }
 
 impl Rollout {
@@ -154,6 +167,9 @@ pub struct RolloutPlan {
     pub progress_deadline_ms: u64,
     /// What a failed wave does.
     pub on_failure: FailurePolicy,
+    /// Sync windows of the revision's `fleet.yaml`.
+    #[serde(default)]
+    pub windows: Vec<SyncWindow>,
 }
 
 /// One planned wave.
@@ -169,6 +185,9 @@ pub struct PlannedWave {
     pub bake_ms: u64,
     /// `maxParallel` as a count (computed from the wave's size), if set.
     pub max_parallel: Option<usize>,
+    /// Metric gates.
+    #[serde(default)]
+    pub gates: Vec<WaveGate>,
 }
 
 /// An operator's action on a rollout.
@@ -180,6 +199,9 @@ pub enum OperatorAction {
         wave: Option<String>,
         /// Approve every remaining wave.
         all: bool,
+        /// Release the promoted waves whatever their sync windows say.
+        #[serde(default)]
+        ignore_windows: bool,
     },
     /// Hold the rollout.
     Pause,

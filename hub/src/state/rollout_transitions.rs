@@ -53,16 +53,18 @@ impl FleetState {
                     continue;
                 };
                 let current = self.clusters.get(name).cloned().unwrap_or_default();
-                // Nothing to protect (a new cluster) or nothing changes: at once.
-                let at_once =
-                    current.target_revision.is_empty() || current.target_digest == *digest;
+                // Nothing to protect (a new cluster) or nothing changes: at
+                // once — unless the cluster is held (it keeps its target).
+                let held = self.holds.contains_key(name) && !current.target_revision.is_empty();
+                let at_once = !held
+                    && (current.target_revision.is_empty() || current.target_digest == *digest);
                 if at_once {
                     self.set_target(name, revision, digest);
                 }
                 clusters.push(RolloutCluster {
                     name: name.clone(),
                     digest: digest.clone(),
-                    changes: !at_once,
+                    changes: !at_once && current.target_digest != *digest,
                     released_at_ms: at_once.then_some(at_ms),
                     previous_revision: current.target_revision,
                     previous_digest: current.target_digest,
@@ -81,6 +83,8 @@ impl FleetState {
                 started_at_ms: None,
                 baking_since_ms: None,
                 finished_at_ms: None,
+                ignore_windows: false,
+                gates: planned.gates.clone(),
             });
         }
         let id = self.rollouts.last().map_or(1, |rollout| rollout.id + 1);
@@ -96,6 +100,7 @@ impl FleetState {
             started_at_ms: at_ms,
             finished_at_ms: None,
             reason: String::new(),
+            windows: plan.windows.clone(),
         });
     }
 
@@ -104,12 +109,21 @@ impl FleetState {
             Ok(rollout) => rollout,
             Err(refusal) => return refusal,
         };
-        if !rollout.state.is_active() {
+        // A succeeded rollout still releases clusters that were held while
+        // it ran (they catch up when their hold is released).
+        if !rollout.state.is_active() && rollout.state != RolloutState::Succeeded {
             return CommandResult::Rejected(format!("rollout {id} is not active"));
         }
         let revision = rollout.revision.clone();
         let mut targets = Vec::new();
         for name in clusters {
+            // A hold written after the controller decided wins.
+            if self.holds.contains_key(name) {
+                continue;
+            }
+            let Ok(rollout) = self.rollout_mut(id) else {
+                continue;
+            };
             let Some(cluster) = rollout.cluster_mut(name) else {
                 return CommandResult::Rejected(format!(
                     "cluster '{name}' is not part of rollout {id}"
@@ -281,7 +295,11 @@ impl FleetState {
         };
         let revision = rollout.revision.clone();
         let described = match action {
-            OperatorAction::Promote { wave, all } => {
+            OperatorAction::Promote {
+                wave,
+                all,
+                ignore_windows,
+            } => {
                 let current = rollout.current_wave();
                 let mut promoted = Vec::new();
                 for (index, candidate) in rollout.waves.iter_mut().enumerate() {
@@ -290,6 +308,7 @@ impl FleetState {
                         || (wave.is_none() && Some(index) == current);
                     if chosen && candidate.state != WaveState::Succeeded {
                         candidate.approved = true;
+                        candidate.ignore_windows |= *ignore_windows;
                         promoted.push(candidate.name.clone());
                     }
                 }
@@ -300,8 +319,13 @@ impl FleetState {
                     });
                 }
                 format!(
-                    "promoted wave(s) {} of rollout {id} (revision {revision})",
-                    promoted.join(", ")
+                    "promoted wave(s) {} of rollout {id} (revision {revision}){}",
+                    promoted.join(", "),
+                    if *ignore_windows {
+                        ", ignoring sync windows"
+                    } else {
+                        ""
+                    }
                 )
             }
             OperatorAction::Pause => {

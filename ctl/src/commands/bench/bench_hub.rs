@@ -87,6 +87,7 @@ impl BenchHub {
             admin: "bench".to_owned(),
             fleetconfig: Some(fleetconfig.clone()),
             context: "bench".to_owned(),
+            prometheus_url: None,
         })?;
         let config_path = hub_dir.join("hub.yaml");
         let mut config = Config::load(&config_path)?;

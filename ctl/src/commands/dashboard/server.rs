@@ -366,6 +366,7 @@ async fn rollout_action(
             action: form.action,
             wave: form.wave,
             all: false,
+            ignore_windows: false,
         })
         .await
     {

@@ -117,6 +117,7 @@ async fn story(world: &World, narrator: &mut Narrator, args: &DemoArgs) -> anyho
             action: "promote".into(),
             wave: "production".into(),
             all: false,
+            ignore_windows: false,
         })
         .await?;
     let view = follow_rollout(world, narrator, &good, timeout, |view| {

@@ -125,6 +125,7 @@ impl World {
             admin: "demo".to_owned(),
             fleetconfig: Some(fleetconfig.clone()),
             context: "demo".to_owned(),
+            prometheus_url: None,
         })?;
         let config = Config::load(&hub_dir.join("hub.yaml"))?;
         let webhook_secret = std::fs::read_to_string(&config.git.webhook_secret_file)?

@@ -13,6 +13,7 @@ pub async fn run(
     action: &str,
     wave: Option<&str>,
     all: bool,
+    ignore_windows: bool,
 ) -> Result<(), CliError> {
     let mut client = admin_client(hub).await?;
     let response = client
@@ -20,6 +21,7 @@ pub async fn run(
             action: action.to_owned(),
             wave: wave.unwrap_or_default().to_owned(),
             all,
+            ignore_windows,
         })
         .await
         .map_err(status_error)?
