@@ -21,8 +21,7 @@ mod user;
 mod validate;
 
 use crate::cli::{
-    AgentCommand, BenchCommand, Cli, Command, HubCommand, RolloutCommand,
-    TokenCommand,
+    AgentCommand, BenchCommand, Cli, Command, HubCommand, RolloutCommand, TokenCommand,
 };
 use crate::error::CliError;
 use crate::user_cli::ClusterCommand;

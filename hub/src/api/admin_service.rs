@@ -13,12 +13,12 @@ use fleet_proto::{
     RolloutHistoryResponse, RolloutStatusRequest, RolloutStatusResponse,
 };
 use fleet_proto::{
-    CreateUserRequest, CreateUserResponse, ListUsersRequest, ListUsersResponse, RenewUserRequest,
-    RenewUserResponse, RevokeUserRequest, RevokeUserResponse,
-    ListNotificationTargetsRequest, ListNotificationTargetsResponse,
-    RemoveNotificationTargetRequest, RemoveNotificationTargetResponse,
-    SetNotificationTargetRequest, SetNotificationTargetResponse,
-    HoldClusterRequest, HoldClusterResponse, ReleaseClusterHoldRequest, ReleaseClusterHoldResponse,
+    CreateUserRequest, CreateUserResponse, HoldClusterRequest, HoldClusterResponse,
+    ListNotificationTargetsRequest, ListNotificationTargetsResponse, ListUsersRequest,
+    ListUsersResponse, ReleaseClusterHoldRequest, ReleaseClusterHoldResponse,
+    RemoveNotificationTargetRequest, RemoveNotificationTargetResponse, RenewUserRequest,
+    RenewUserResponse, RevokeUserRequest, RevokeUserResponse, SetNotificationTargetRequest,
+    SetNotificationTargetResponse,
 };
 use tonic::{Request, Response, Status};
 use tracing::info;
