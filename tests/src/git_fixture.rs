@@ -101,6 +101,18 @@ fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
+/// The clusters of the example fleet ([`examples`]), sorted by name.
+pub const EXAMPLE_CLUSTERS: [&str; 8] = [
+    "dev-eu-1",
+    "dev-us-1",
+    "prod-eu-1",
+    "prod-eu-2",
+    "prod-us-1",
+    "prod-us-2",
+    "staging-eu-1",
+    "staging-us-1",
+];
+
 /// The example fleet shipped with the project.
 pub fn examples() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fleet-examples")

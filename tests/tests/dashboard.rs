@@ -21,16 +21,7 @@ use fleet_tests::net::{free_port, http};
 use fleet_tests::webdriver::Browser;
 use serde_json::Value;
 
-const CLUSTERS: [&str; 8] = [
-    "dev-eu-1",
-    "dev-us-1",
-    "prod-eu-1",
-    "prod-eu-2",
-    "prod-us-1",
-    "prod-us-2",
-    "staging-eu-1",
-    "staging-us-1",
-];
+use fleet_tests::git_fixture::EXAMPLE_CLUSTERS as CLUSTERS;
 
 async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
     let started = Instant::now();

@@ -14,16 +14,7 @@ use fleet_tests::hub_cluster::HubCluster;
 use fleet_tests::test_random::TestRandom;
 use serde_json::Value;
 
-const CLUSTERS: [&str; 8] = [
-    "dev-eu-1",
-    "dev-us-1",
-    "prod-eu-1",
-    "prod-eu-2",
-    "prod-us-1",
-    "prod-us-2",
-    "staging-eu-1",
-    "staging-us-1",
-];
+use fleet_tests::git_fixture::EXAMPLE_CLUSTERS as CLUSTERS;
 
 async fn eventually(what: &str, hub: &HubCluster, mut check: impl FnMut() -> bool) {
     let started = Instant::now();

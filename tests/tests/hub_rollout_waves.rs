@@ -15,16 +15,7 @@ use fleet_tests::hub_process::HubProcess;
 use serde_json::Value;
 use tonic::Code;
 
-const CLUSTERS: [&str; 8] = [
-    "dev-eu-1",
-    "dev-us-1",
-    "prod-eu-1",
-    "prod-eu-2",
-    "prod-us-1",
-    "prod-us-2",
-    "staging-eu-1",
-    "staging-us-1",
-];
+use fleet_tests::git_fixture::EXAMPLE_CLUSTERS as CLUSTERS;
 
 fn json(hub: &HubProcess, arguments: &[&str]) -> Value {
     serde_json::from_str(&hub.fleetctl(arguments).success().stdout).unwrap()

@@ -17,16 +17,7 @@ use hmac::{Hmac, Mac};
 use serde_json::Value;
 use sha2::Sha256;
 
-const CLUSTERS: [&str; 8] = [
-    "dev-eu-1",
-    "dev-us-1",
-    "prod-eu-1",
-    "prod-eu-2",
-    "prod-us-1",
-    "prod-us-2",
-    "staging-eu-1",
-    "staging-us-1",
-];
+use fleet_tests::git_fixture::EXAMPLE_CLUSTERS as CLUSTERS;
 
 const SECRET: &str = "a-receiver-secret";
 

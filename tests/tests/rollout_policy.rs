@@ -19,16 +19,7 @@ use fleet_tests::tools::tool;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-const CLUSTERS: [&str; 8] = [
-    "dev-eu-1",
-    "dev-us-1",
-    "prod-eu-1",
-    "prod-eu-2",
-    "prod-us-1",
-    "prod-us-2",
-    "staging-eu-1",
-    "staging-us-1",
-];
+use fleet_tests::git_fixture::EXAMPLE_CLUSTERS as CLUSTERS;
 
 /// The exporter: `fleet_test_error_ratio{cluster="…"}` for every cluster,
 /// at the value the test sets.
