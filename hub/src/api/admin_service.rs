@@ -102,21 +102,17 @@ impl AdminService for AdminApi {
             .map_err(|_| Status::internal("the system random source failed"))?;
         let now = now_ms();
         let expires_at_ms = now + ttl * 1000;
-        let result = self
-            .context
-            .store
-            .write(Command::CreateToken {
+        self.write_or_refuse(
+            Command::CreateToken {
                 token_hash: token.hash,
                 cluster: cluster.clone(),
                 at_ms: now,
                 expires_at_ms,
                 actor,
-            })
-            .await
-            .map_err(unavailable)?;
-        if let CommandResult::Rejected(reason) = result {
-            return Err(Status::aborted(reason));
-        }
+            },
+            Status::aborted,
+        )
+        .await?;
         info!(cluster = %cluster, "bootstrap token created");
         Ok(Response::new(CreateTokenResponse {
             token: token.secret,
@@ -407,15 +403,8 @@ impl AdminService for AdminApi {
                 )));
             }
         };
-        let result = self
-            .context
-            .store
-            .write(command)
-            .await
-            .map_err(unavailable)?;
-        if let CommandResult::Rejected(reason) = result {
-            return Err(Status::failed_precondition(reason));
-        }
+        self.write_or_refuse(command, Status::failed_precondition)
+            .await?;
         Ok(Response::new(RolloutActionResponse {
             rollout: self.current_view(),
         }))
@@ -458,15 +447,8 @@ impl AdminService for AdminApi {
             .actor;
         let command =
             super::notification_admin::set_target_command(request.into_inner(), actor, now_ms())?;
-        let result = self
-            .context
-            .store
-            .write(command)
-            .await
-            .map_err(unavailable)?;
-        if let CommandResult::Rejected(reason) = result {
-            return Err(Status::failed_precondition(reason));
-        }
+        self.write_or_refuse(command, Status::failed_precondition)
+            .await?;
         Ok(Response::new(SetNotificationTargetResponse {}))
     }
 
@@ -478,19 +460,15 @@ impl AdminService for AdminApi {
             .await?
             .actor;
         let name = request.into_inner().name.trim().to_owned();
-        let result = self
-            .context
-            .store
-            .write(Command::RemoveNotificationTarget {
+        self.write_or_refuse(
+            Command::RemoveNotificationTarget {
                 name,
                 actor,
                 at_ms: now_ms(),
-            })
-            .await
-            .map_err(unavailable)?;
-        if let CommandResult::Rejected(reason) = result {
-            return Err(Status::not_found(reason));
-        }
+            },
+            Status::not_found,
+        )
+        .await?;
         Ok(Response::new(RemoveNotificationTargetResponse {}))
     }
 
@@ -525,20 +503,16 @@ impl AdminService for AdminApi {
                 "a hold's reason is one line of at most {MAX_HOLD_REASON_BYTES} bytes"
             )));
         }
-        let result = self
-            .context
-            .store
-            .write(Command::HoldCluster {
+        self.write_or_refuse(
+            Command::HoldCluster {
                 cluster: request.cluster.trim().to_owned(),
                 reason: reason.to_owned(),
                 actor,
                 at_ms: now_ms(),
-            })
-            .await
-            .map_err(unavailable)?;
-        if let CommandResult::Rejected(reason) = result {
-            return Err(Status::failed_precondition(reason));
-        }
+            },
+            Status::failed_precondition,
+        )
+        .await?;
         Ok(Response::new(HoldClusterResponse {}))
     }
 
@@ -550,24 +524,39 @@ impl AdminService for AdminApi {
             .await?
             .actor;
         let cluster = request.into_inner().cluster.trim().to_owned();
-        let result = self
-            .context
-            .store
-            .write(Command::ReleaseClusterHold {
+        self.write_or_refuse(
+            Command::ReleaseClusterHold {
                 cluster,
                 actor,
                 at_ms: now_ms(),
-            })
-            .await
-            .map_err(unavailable)?;
-        if let CommandResult::Rejected(reason) = result {
-            return Err(Status::failed_precondition(reason));
-        }
+            },
+            Status::failed_precondition,
+        )
+        .await?;
         Ok(Response::new(ReleaseClusterHoldResponse {}))
     }
 }
 
 impl AdminApi {
+    /// Writes `command`; a state-machine rejection becomes `refused(reason)`
+    /// (the status code says which kind of refusal it is).
+    async fn write_or_refuse(
+        &self,
+        command: Command,
+        refused: fn(String) -> Status,
+    ) -> Result<(), Status> {
+        match self
+            .context
+            .store
+            .write(command)
+            .await
+            .map_err(unavailable)?
+        {
+            CommandResult::Rejected(reason) => Err(refused(reason)),
+            _ => Ok(()),
+        }
+    }
+
     /// Refuses (and audits) a rollout action of an environment-scoped
     /// operator that reaches clusters outside its environments: the wave(s)
     /// a promote approves, or every cluster of the rollout a pause, resume
