@@ -2,7 +2,9 @@
 //! hub with protocol-level agents: the fleet page lists every cluster with
 //! its health; the rollout page follows a rollout without reloading; a click
 //! on promote (confirmed) proceeds the manual wave; forged promote requests
-//! (no CSRF token, or from another origin) are refused and change nothing.
+//! (no CSRF token, or from another origin) are refused and change nothing;
+//! a viewer's dashboard shows no action buttons, and a promote it sends
+//! anyway is refused by the hub naming the role.
 //!
 //! With `FLEET_DASHBOARD_SCREENSHOTS=<dir>` the test also writes
 //! `dashboard-fleet.png` and `dashboard-rollout.png` there (docs/ holds the
@@ -10,6 +12,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::net::SocketAddr;
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -48,14 +51,15 @@ fn wave_state(hub: &HubProcess, name: &str) -> String {
         .unwrap_or_default()
 }
 
-/// `fleetctl dashboard` as the hub's admin; killed when dropped.
+/// `fleetctl dashboard` with a fleetctl configuration (the hub's admin, or
+/// a user's); killed when dropped.
 struct Dashboard {
     child: Child,
     address: SocketAddr,
 }
 
 impl Dashboard {
-    fn start(hub: &HubProcess) -> Self {
+    fn start(fleetconfig: &Path) -> Self {
         let address: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
         let child = Command::new(binary("fleetctl"))
             .args([
@@ -66,7 +70,7 @@ impl Dashboard {
                 "--refresh",
                 "500ms",
             ])
-            .env("FLEETCONFIG", hub.fleetconfig())
+            .env("FLEETCONFIG", fleetconfig)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -142,7 +146,7 @@ async fn the_dashboard_shows_the_fleet_follows_a_rollout_and_promotes_on_click()
             .all(|cluster| cluster["synced"] == true && cluster["health"] == "Healthy")
     })
     .await;
-    let dashboard = Dashboard::start(&hub);
+    let dashboard = Dashboard::start(&hub.fleetconfig());
     let browser = Browser::start();
 
     // The fleet page: every cluster, with its health.
@@ -234,6 +238,56 @@ async fn the_dashboard_shows_the_fleet_follows_a_rollout_and_promotes_on_click()
     .unwrap();
     assert_eq!(code, 403, "a POST without Origin is refused");
     assert_eq!(wave_state(&hub, "production"), "WaitingApproval");
+
+    // A viewer's dashboard shows the same wave without any button, and a
+    // promote it sends anyway (valid token and origin) is refused by the hub.
+    let folder = tempfile::tempdir().unwrap();
+    let vera = folder.path().join("vera.yaml");
+    hub.fleetctl(&[
+        "user",
+        "create",
+        "vera",
+        "--role",
+        "viewer",
+        "--out",
+        vera.to_str().unwrap(),
+    ])
+    .success();
+    let viewer = Dashboard::start(&vera);
+    let (code, viewer_page) = http(viewer.address, "GET", "/rollout", &[], b"").unwrap();
+    assert_eq!(code, 200, "{viewer_page}");
+    assert!(
+        viewer_page.contains("data-wave=\"production\" data-state=\"WaitingApproval\""),
+        "{viewer_page}"
+    );
+    assert!(!viewer_page.contains("data-action="), "{viewer_page}");
+    assert!(viewer_page.contains("Read only"), "{viewer_page}");
+    assert!(
+        page.contains("data-action=\"promote\""),
+        "the admin's page has the button: {page}"
+    );
+    let viewer_token = viewer_page
+        .split("name=\"csrf-token\" content=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    let viewer_origin = format!("http://{}", viewer.address);
+    let (code, answer) = http(
+        viewer.address,
+        "POST",
+        "/actions/rollout",
+        &[form[0], ("Origin", &viewer_origin)],
+        format!("csrf={viewer_token}&action=promote&wave=production").as_bytes(),
+    )
+    .unwrap();
+    assert_eq!(code, 403, "{answer}");
+    assert!(
+        answer.contains("role viewer may not promote rollouts"),
+        "{answer}"
+    );
+    assert_eq!(wave_state(&hub, "production"), "WaitingApproval");
+    drop(viewer);
 
     // Live: a pause and a resume from fleetctl show up without a reload.
     hub.fleetctl(&["rollout", "pause"]).success();

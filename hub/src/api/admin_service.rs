@@ -18,7 +18,7 @@ use fleet_proto::{
     ListUsersResponse, ReleaseClusterHoldRequest, ReleaseClusterHoldResponse,
     RemoveNotificationTargetRequest, RemoveNotificationTargetResponse, RenewUserRequest,
     RenewUserResponse, RevokeUserRequest, RevokeUserResponse, SetNotificationTargetRequest,
-    SetNotificationTargetResponse,
+    SetNotificationTargetResponse, WhoAmIRequest, WhoAmIResponse,
 };
 use tonic::{Request, Response, Status};
 use tracing::info;
@@ -482,6 +482,18 @@ impl AdminService for AdminApi {
                 .store
                 .read(super::notification_admin::list_targets),
         ))
+    }
+
+    async fn who_am_i(
+        &self,
+        request: Request<WhoAmIRequest>,
+    ) -> Result<Response<WhoAmIResponse>, Status> {
+        let caller = require(&self.context, &request, Action::Read).await?;
+        Ok(Response::new(WhoAmIResponse {
+            identity: caller.actor,
+            role: super::users::role_to_wire(caller.role).into(),
+            environments: caller.environments,
+        }))
     }
 
     async fn hold_cluster(

@@ -4,7 +4,7 @@
 use fleet_proto::admin_service_client::AdminServiceClient;
 use fleet_proto::{
     AuditLogRequest, Health, ListClustersRequest, ListRevisionsRequest, RolloutStatusRequest,
-    WaveView,
+    UserRole, WaveView, WhoAmIRequest,
 };
 use tonic::Status;
 use tonic::transport::Channel;
@@ -99,7 +99,15 @@ async fn wave_membership(client: &mut Client) -> Result<Vec<(String, String)>, S
 }
 
 /// The current rollout as a pipeline of waves, with the operator's buttons.
+///
+/// The buttons are there only for a caller the hub lets act (operator and
+/// up, per `WhoAmI`); the hub checks every action again regardless.
 pub async fn rollout(client: &mut Client, csrf: &str) -> Result<String, Status> {
+    let me = client.who_am_i(WhoAmIRequest {}).await?.into_inner();
+    let may_act = matches!(
+        UserRole::try_from(me.role),
+        Ok(UserRole::Operator | UserRole::Admin)
+    );
     let Some(rollout) = client
         .rollout_status(RolloutStatusRequest {})
         .await?
@@ -108,7 +116,7 @@ pub async fn rollout(client: &mut Client, csrf: &str) -> Result<String, Status> 
     else {
         return Ok("<h1>Rollout</h1><p>No rollout yet.</p>".to_owned());
     };
-    let active = matches!(rollout.state.as_str(), "Progressing" | "Paused");
+    let active = may_act && matches!(rollout.state.as_str(), "Progressing" | "Paused");
     let mut waves = String::new();
     for wave in &rollout.waves {
         waves.push_str(&wave_card(wave, active, csrf));
@@ -127,7 +135,7 @@ pub async fn rollout(client: &mut Client, csrf: &str) -> Result<String, Status> 
             csrf,
         ));
     }
-    if active || rollout.state == "Succeeded" {
+    if active || (may_act && rollout.state == "Succeeded") {
         actions.push_str(&action_form(
             "rollback",
             "",
@@ -137,8 +145,16 @@ pub async fn rollout(client: &mut Client, csrf: &str) -> Result<String, Status> 
     }
     Ok(format!(
         "<h1>Rollout {id}</h1><p id=\"rollout-state\">{state} · revision <code>{revision}</code> {summary}{reason}</p>\
-<div class=\"actions\">{actions}</div><ol class=\"pipeline\" aria-label=\"Waves\">{waves}</ol>",
+<div class=\"actions\">{actions}{read_only}</div><ol class=\"pipeline\" aria-label=\"Waves\">{waves}</ol>",
         id = rollout.id,
+        read_only = if may_act {
+            String::new()
+        } else {
+            format!(
+                "<p class=\"read-only\">Read only: {} may not act on rollouts.</p>",
+                escape(&me.identity)
+            )
+        },
         state = badge(&rollout.state),
         revision = short(&rollout.revision),
         summary = escape(&rollout.summary),
