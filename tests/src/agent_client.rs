@@ -223,3 +223,21 @@ pub fn spawn_responder(agent: TestAgent) -> tokio::task::JoinHandle<()> {
         }
     })
 }
+
+/// Enrolls each of `clusters` at `hub` with a token its admin mints and
+/// answers for each with [`spawn_responder`] (the responders run until the
+/// test's runtime ends).
+pub async fn enroll_responders(hub: &crate::hub_process::HubProcess, clusters: &[&str]) {
+    for cluster in clusters {
+        let token = hub
+            .fleetctl(&["token", "create", "--cluster", cluster])
+            .success()
+            .stdout
+            .trim()
+            .to_owned();
+        let agent = enroll(&hub.endpoint(), &hub.ca_pem(), cluster, &token)
+            .await
+            .unwrap_or_else(|error| panic!("enrolling {cluster}: {error}"));
+        spawn_responder(agent);
+    }
+}

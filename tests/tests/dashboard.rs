@@ -16,7 +16,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use fleet_tests::agent_client::{enroll, spawn_responder};
+use fleet_tests::agent_client::enroll_responders;
 use fleet_tests::binaries::binary;
 use fleet_tests::git_fixture::{FleetRemote, examples};
 use fleet_tests::hub_process::HubProcess;
@@ -126,18 +126,7 @@ async fn the_dashboard_shows_the_fleet_follows_a_rollout_and_promotes_on_click()
     remote.commit_and_push("short bakes for the test");
     let mut hub = HubProcess::init(remote.bare().to_str().unwrap(), "1h");
     hub.start();
-    for cluster in CLUSTERS {
-        let token = hub
-            .fleetctl(&["token", "create", "--cluster", cluster])
-            .success()
-            .stdout
-            .trim()
-            .to_owned();
-        let agent = enroll(&hub.endpoint(), &hub.ca_pem(), cluster, &token)
-            .await
-            .unwrap();
-        spawn_responder(agent);
-    }
+    enroll_responders(&hub, &CLUSTERS).await;
     eventually("the first revision converges everywhere", || {
         json(&hub, &["status", "-o", "json"])
             .as_array()

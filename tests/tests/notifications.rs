@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-use fleet_tests::agent_client::{enroll, spawn_responder};
+use fleet_tests::agent_client::enroll_responders;
 use fleet_tests::git_fixture::{FleetRemote, examples};
 use fleet_tests::hub_cluster::HubCluster;
 use fleet_tests::hub_process::HubProcess;
@@ -82,18 +82,7 @@ async fn fleet() -> (FleetRemote, HubProcess) {
     remote.commit_and_push("short bakes for the test");
     let mut hub = HubProcess::init(remote.bare().to_str().unwrap(), "1h");
     hub.start();
-    for cluster in CLUSTERS {
-        let token = hub
-            .fleetctl(&["token", "create", "--cluster", cluster])
-            .success()
-            .stdout
-            .trim()
-            .to_owned();
-        let agent = enroll(&hub.endpoint(), &hub.ca_pem(), cluster, &token)
-            .await
-            .unwrap();
-        spawn_responder(agent);
-    }
+    enroll_responders(&hub, &CLUSTERS).await;
     (remote, hub)
 }
 

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use fleet_tests::agent_client::{enroll, spawn_responder};
+use fleet_tests::agent_client::enroll_responders;
 use fleet_tests::git_fixture::{FleetRemote, examples};
 use fleet_tests::hub_process::HubProcess;
 use fleet_tests::tools::tool;
@@ -199,18 +199,7 @@ async fn gates_holds_and_windows_steer_rollouts_against_a_real_prometheus() {
     ));
     std::fs::write(&hub_yaml, text).unwrap();
     hub.start();
-    for cluster in CLUSTERS {
-        let token = hub
-            .fleetctl(&["token", "create", "--cluster", cluster])
-            .success()
-            .stdout
-            .trim()
-            .to_owned();
-        let agent = enroll(&hub.endpoint(), &hub.ca_pem(), cluster, &token)
-            .await
-            .unwrap();
-        spawn_responder(agent);
-    }
+    enroll_responders(&hub, &CLUSTERS).await;
     let first = remote.head();
     eventually("the first revision reaches every cluster", || {
         targets(&hub).values().all(|target| *target == first)
