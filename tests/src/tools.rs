@@ -42,7 +42,7 @@ fn require(path: PathBuf, name: &str) -> PathBuf {
     assert!(
         path.is_file(),
         "{name} is not installed ({} missing): run scripts/test-prereqs, \
-         which the README's test command (scripts/test) runs first",
+         which the README's test command runs first",
         path.display()
     );
     path
