@@ -5,6 +5,7 @@ use serde::Serialize;
 use sha2::Sha256;
 
 use super::error::{Error, Result};
+use crate::clock::UtcTime;
 use crate::state::{NotificationEvent, NotificationFormat};
 
 /// `sha256=<hex HMAC-SHA256(secret, body)>`, like GitHub's webhooks.
@@ -84,26 +85,15 @@ pub fn redacted_url(url: &str) -> String {
 /// `at_ms` as RFC 3339 in UTC, e.g. `2026-12-05T21:00:00Z` (milliseconds
 /// shown when not zero).
 fn rfc3339(at_ms: u64) -> String {
-    let seconds = at_ms / 1000;
-    let millis = at_ms % 1000;
-    let days = seconds / 86_400;
-    let of_day = seconds % 86_400;
-    // Howard Hinnant's civil_from_days, for days since 1970-01-01.
-    let shifted = days + 719_468;
-    let era = shifted / 146_097;
-    let day_of_era = shifted - era * 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 {
-        month_index + 3
-    } else {
-        month_index - 9
-    };
-    let year = year_of_era + era * 400 + u64::from(month <= 2);
-    let (hour, minute, second) = (of_day / 3600, of_day % 3600 / 60, of_day % 60);
+    let UtcTime {
+        year,
+        month,
+        day,
+        hour,
+        minute,
+        second,
+        millis,
+    } = UtcTime::from_unix_ms(at_ms);
     if millis == 0 {
         format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}Z")
     } else {
