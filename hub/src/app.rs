@@ -136,6 +136,12 @@ pub async fn serve_until(
     let sessions = Arc::new(Sessions::default());
     let (statuses, status_writer) = StatusBatcher::new(store.clone());
     supervisor.spawn("status batcher", status_writer);
+    let (presence, presence_writer) = crate::presence::PresenceRecorder::new(
+        store.clone(),
+        config.node.id,
+        config.presence.node_heartbeat.0,
+    );
+    supervisor.spawn("presence recorder", presence_writer);
     let targets = TargetBoard::new(store.clone());
     supervisor.spawn("target board", targets.clone().run());
     let context = ApiContext {
@@ -149,6 +155,7 @@ pub async fn serve_until(
         sessions: sessions.clone(),
         targets: targets.clone(),
         statuses: statuses.clone(),
+        presence,
         sync: sync.clone(),
         metrics: metrics.clone(),
         refusals: Arc::new(crate::api::RefusalAudit::new(
@@ -242,6 +249,15 @@ pub async fn serve_until(
             controller_store.clone(),
             config.notifications.clone(),
             notification_metrics,
+        )
+        .run(),
+    );
+    supervisor.spawn(
+        "disconnect watcher",
+        crate::presence::DisconnectWatcher::new(
+            controller_store.clone(),
+            config.presence.clone(),
+            config.notifications.cluster_disconnected_after.0,
         )
         .run(),
     );

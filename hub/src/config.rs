@@ -49,6 +49,9 @@ pub struct Config {
         skip_serializing_if = "crate::analysis::AnalysisConfig::is_unset"
     )]
     pub analysis: crate::analysis::AnalysisConfig,
+    /// Sessions' heartbeats (`presence:`; all optional).
+    #[serde(default)]
+    pub presence: crate::presence::PresenceConfig,
 }
 
 /// Connection limits of the hub's gRPC and HTTP ports (`server:` in
@@ -565,6 +568,12 @@ impl Config {
                 message: format!(
                     "enrollment.renewAfterFraction is {fraction}; it must be between 0 and 1"
                 ),
+            });
+        }
+        if let Some(message) = config.presence.problem() {
+            return Err(ConfigError::Invalid {
+                path: path.to_owned(),
+                message,
             });
         }
         Ok(config)

@@ -141,6 +141,7 @@ pub fn run(settings: &InitSettings) -> anyhow::Result<PathBuf> {
         retention: crate::config::RetentionConfig::default(),
         users: crate::users_config::UsersConfig::default(),
         notifications: crate::notifications::NotificationsConfig::default(),
+        presence: crate::presence::PresenceConfig::default(),
         analysis: crate::analysis::AnalysisConfig {
             prometheus: settings
                 .prometheus_url

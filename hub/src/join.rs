@@ -182,6 +182,7 @@ pub async fn run(settings: &JoinSettings) -> anyhow::Result<PathBuf> {
         retention: crate::config::RetentionConfig::default(),
         users: crate::users_config::UsersConfig::default(),
         notifications: crate::notifications::NotificationsConfig::default(),
+        presence: crate::presence::PresenceConfig::default(),
         analysis: crate::analysis::AnalysisConfig::default(),
     };
     config.save(&config_path)?;

@@ -26,6 +26,7 @@ pub mod join;
 pub mod membership;
 pub mod notifications;
 pub mod pki;
+pub mod presence;
 pub mod private_files;
 pub mod raft;
 pub mod rollout;

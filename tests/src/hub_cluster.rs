@@ -27,12 +27,25 @@ pub const TEST_LOGS_TO_KEEP: u64 = 10;
 pub struct HubCluster {
     pub root: tempfile::TempDir,
     pub nodes: Vec<HubNode>,
+    /// hub.yaml settings (`key`, value) every node gets before it starts.
+    settings: Vec<(String, String)>,
 }
 
 impl HubCluster {
     /// Node 1 made by `init` following `repository_url`, then `size - 1`
     /// nodes joined one by one; returns once all are voters.
     pub fn start(repository_url: &str, size: u64) -> Self {
+        Self::start_with(repository_url, size, &[])
+    }
+
+    /// Like [`HubCluster::start`], with hub.yaml `settings` (`key`, value:
+    /// keys are unique across hub.yaml's sections) on every node, including
+    /// nodes joined later.
+    pub fn start_with(repository_url: &str, size: u64, settings: &[(&str, &str)]) -> Self {
+        let settings: Vec<(String, String)> = settings
+            .iter()
+            .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
+            .collect();
         // Build (or find) the binaries first: their build is not the hub's time.
         binary("fleet-hub");
         let started = Instant::now();
@@ -73,7 +86,7 @@ impl HubCluster {
             "fleet-hub init: {}",
             String::from_utf8_lossy(&output.stderr)
         );
-        tune(&folder);
+        tune(&folder, &settings);
         let mut first = HubNode {
             name,
             node_id: 1,
@@ -87,6 +100,7 @@ impl HubCluster {
         let mut cluster = Self {
             root,
             nodes: vec![first],
+            settings,
         };
         cluster.write_fleetconfigs();
         eprintln!("hub-1 ready after {} ms", started.elapsed().as_millis());
@@ -160,7 +174,7 @@ impl HubCluster {
             "fleet-hub init --join: {}",
             String::from_utf8_lossy(&output.stderr)
         );
-        tune(&folder);
+        tune(&folder, &self.settings);
         let mut node = HubNode {
             name,
             node_id,
@@ -357,8 +371,8 @@ fn tail(text: &str, lines: usize) -> String {
 }
 
 /// Sets the test Raft settings in a node's hub.yaml (`raft.snapshotEvery`,
-/// `raft.logsToKeep`).
-fn tune(folder: &Path) {
+/// `raft.logsToKeep`), then `settings`.
+fn tune(folder: &Path, settings: &[(String, String)]) {
     let path = folder.join("hub.yaml");
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(text.contains("snapshotEvery: 1000"), "{text}");
@@ -372,6 +386,9 @@ fn tune(folder: &Path) {
             &format!("logsToKeep: {TEST_LOGS_TO_KEEP}"),
         );
     std::fs::write(&path, text).unwrap();
+    for (key, value) in settings {
+        crate::hub_process::set_hub_setting(&path, key, value);
+    }
 }
 
 impl HubCluster {

@@ -116,24 +116,7 @@ impl HubProcess {
     /// Replaces the value of the one hub.yaml line `key: …` (keys are
     /// unique across sections in hub.yaml).
     pub fn set_setting(&self, key: &str, value: &str) {
-        let path = self.hub_dir().join("hub.yaml");
-        let text = std::fs::read_to_string(&path).unwrap();
-        let mut found = false;
-        let prefix = format!("{key}:");
-        let lines: Vec<String> = text
-            .lines()
-            .map(|line| {
-                let indent = &line[..line.len() - line.trim_start().len()];
-                if line.trim_start().starts_with(&prefix) {
-                    found = true;
-                    format!("{indent}{key}: {value}")
-                } else {
-                    line.to_owned()
-                }
-            })
-            .collect();
-        assert!(found, "no {key} in hub.yaml:\n{text}");
-        std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+        set_hub_setting(&self.hub_dir().join("hub.yaml"), key, value);
     }
 
     /// Starts `fleet-hub serve` and waits until `/readyz` says ready.
@@ -241,4 +224,26 @@ pub fn fleetctl_with_config(fleetconfig: &Path, arguments: &[&str]) -> Run {
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
     }
+}
+
+/// Replaces the value of the one line `key: …` of the hub.yaml at `path`
+/// (keys are unique across sections in hub.yaml).
+pub fn set_hub_setting(path: &Path, key: &str, value: &str) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut found = false;
+    let prefix = format!("{key}:");
+    let lines: Vec<String> = text
+        .lines()
+        .map(|line| {
+            let indent = &line[..line.len() - line.trim_start().len()];
+            if line.trim_start().starts_with(&prefix) {
+                found = true;
+                format!("{indent}{key}: {value}")
+            } else {
+                line.to_owned()
+            }
+        })
+        .collect();
+    assert!(found, "no {key} in hub.yaml:\n{text}");
+    std::fs::write(path, lines.join("\n") + "\n").unwrap();
 }

@@ -2,13 +2,14 @@
 //! the replicated outbox to a real local HTTP receiver: approval needed then
 //! rollout succeeded with valid signatures; a receiver that fails twice still
 //! gets every event (by id) once acknowledged; a leader killed while a
-//! delivery is in flight loses no event.
+//! delivery is in flight loses no event; a cluster whose agent's hub node
+//! dies is reported disconnected once by the leader, and reconnected.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-use fleet_tests::agent_client::enroll_responders;
+use fleet_tests::agent_client::{TestAgent, enroll, enroll_responders, spawn_responder};
 use fleet_tests::git_fixture::{FleetRemote, examples};
 use fleet_tests::hub_cluster::HubCluster;
 use fleet_tests::hub_process::HubProcess;
@@ -321,4 +322,132 @@ async fn a_leader_killed_while_delivering_loses_no_event() {
     for id in ids {
         assert!(acknowledged.contains_key(&id), "event {id} was lost");
     }
+}
+
+/// The clusters of the acknowledged events of `kind`, one list per event id.
+fn cluster_events(receiver: &WebhookReceiver, kind: &str) -> Vec<Vec<String>> {
+    acknowledged(receiver)
+        .values()
+        .map(|requests| requests[0].json())
+        .filter(|body| body["event"] == kind)
+        .map(|body| {
+            body["clusters"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|cluster| cluster.as_str().unwrap().to_owned())
+                .collect()
+        })
+        .collect()
+}
+
+fn connected_on(hub: &HubCluster, node: u64, cluster: &str) -> bool {
+    let status: Value = serde_json::from_str(
+        &hub.fleetctl_on(node, &["status", "-o", "json"])
+            .success()
+            .stdout,
+    )
+    .unwrap();
+    status
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|entry| entry["name"] == cluster && entry["connected"] == true)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_whose_hub_node_dies_is_reported_disconnected_once_then_reconnected() {
+    let receiver = WebhookReceiver::start(0).await;
+    let remote = FleetRemote::with_content(&examples());
+    let mut hub = HubCluster::start_with(
+        remote.bare().to_str().unwrap(),
+        3,
+        &[
+            ("nodeHeartbeat", "500ms"),
+            ("nodeStaleAfter", "3s"),
+            ("clusterDisconnectedAfter", "2s"),
+        ],
+    );
+    let leader = hub.await_leader();
+    let follower = hub
+        .nodes
+        .iter()
+        .map(|node| node.node_id)
+        .find(|node| *node != leader)
+        .unwrap();
+    hub.fleetctl_on(
+        leader,
+        &[
+            "notifications",
+            "add",
+            "ops",
+            "--url",
+            &receiver.url(),
+            "--secret",
+            SECRET,
+            "--events",
+            "cluster",
+        ],
+    )
+    .success();
+    // The agent speaks only to the follower; the leader hears of its session
+    // through the log alone.
+    let cluster = "dev-eu-1";
+    let token = hub
+        .fleetctl_on(follower, &["token", "create", "--cluster", cluster])
+        .success()
+        .stdout
+        .trim()
+        .to_owned();
+    let endpoint = hub.node(follower).endpoint();
+    let agent = enroll(&endpoint, &hub.ca_pem(), cluster, &token)
+        .await
+        .unwrap();
+    let session = spawn_responder(agent.clone());
+    eventually(
+        "the leader shows the cluster connected to the follower",
+        || connected_on(&hub, leader, cluster),
+    )
+    .await;
+
+    hub.node(follower).kill();
+    eventually("the leader reports the cluster disconnected", || {
+        !cluster_events(&receiver, "cluster.disconnected").is_empty()
+    })
+    .await;
+    session.abort();
+    assert!(!connected_on(&hub, leader, cluster));
+    let disconnected = receiver
+        .received()
+        .into_iter()
+        .find(|request| request.json()["event"] == "cluster.disconnected")
+        .unwrap();
+    assert!(signed(&disconnected), "{:?}", disconnected.headers);
+    let message = disconnected.json()["message"].as_str().unwrap().to_owned();
+    assert!(
+        message.contains(cluster) && message.contains("longer than 2s"),
+        "{message}"
+    );
+
+    // The agent comes back through the leader: one reconnected event, and
+    // still one disconnected event (several seconds later).
+    let back = TestAgent {
+        endpoint: hub.node(leader).endpoint(),
+        ..agent
+    };
+    let _session = spawn_responder(back);
+    eventually("the leader reports the cluster connected again", || {
+        !cluster_events(&receiver, "cluster.reconnected").is_empty()
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(
+        cluster_events(&receiver, "cluster.disconnected"),
+        [vec![cluster.to_owned()]]
+    );
+    assert_eq!(
+        cluster_events(&receiver, "cluster.reconnected"),
+        [vec![cluster.to_owned()]]
+    );
+    assert!(connected_on(&hub, leader, cluster));
 }

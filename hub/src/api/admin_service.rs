@@ -31,7 +31,8 @@ use crate::git::SyncOutcome;
 use crate::pki::SecretToken;
 use crate::rollout::RolloutView;
 use crate::state::{
-    ClusterHold, Command, CommandResult, FleetState, HealthState, OperatorAction, RevisionVerdict,
+    ClusterHold, Command, CommandResult, Connection, FleetState, HealthState, OperatorAction,
+    RevisionVerdict,
 };
 
 /// Longest bootstrap token lifetime an operator may ask for.
@@ -143,6 +144,8 @@ impl AdminService for AdminApi {
         };
         let declared = self.declared_clusters();
         let sessions = &self.context.sessions;
+        let now = now_ms();
+        let stale_after_ms = self.context.config.presence.stale_after_ms();
         let clusters = self.context.store.read(|state| {
             let names: BTreeSet<&String> = declared.iter().chain(state.clusters.keys()).collect();
             names
@@ -164,7 +167,12 @@ impl AdminService for AdminApi {
                         declared: declared.contains(name),
                         enrolled: !record.agents.is_empty(),
                         revoked: record.revoked,
-                        connected: sessions.is_connected(name),
+                        // Here, or on any node as the replicated records say.
+                        connected: sessions.is_connected(name)
+                            || matches!(
+                                state.connection(name, now, stale_after_ms),
+                                Connection::Connected { .. }
+                            ),
                         target_revision: record.target_revision.clone(),
                         target_digest: record.target_digest.clone(),
                         applied_revision: status.applied_revision.clone(),

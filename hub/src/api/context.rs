@@ -32,6 +32,9 @@ pub struct ApiContext {
     pub targets: TargetBoard,
     /// Writes the sessions' status reports to Raft in batches.
     pub statuses: StatusBatcher,
+    /// Writes the sessions' opening and closing (and the node's heartbeat)
+    /// to Raft in batches.
+    pub presence: crate::presence::PresenceRecorder,
     /// The Git sync (for `refresh`).
     pub sync: Arc<GitSync>,
     /// Metrics.

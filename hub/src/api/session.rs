@@ -30,11 +30,13 @@ pub async fn run_session(
     async move {
         context.sessions.opened(&cluster);
         context.metrics.sessions.inc();
+        let number = context.presence.opened(&cluster).await;
         let outcome = serve(&context, &cluster, inbound, &outbound, hello_timeout).await;
         if let Err(status) = outcome {
             debug!(%status, "session ends with an error");
             let _ = outbound.send(Err(status)).await;
         }
+        context.presence.closed(&cluster, number).await;
         context.sessions.closed(&cluster);
         context.metrics.sessions.dec();
         info!("session closed");

@@ -31,6 +31,10 @@ pub struct NotificationsConfig {
     /// Most requests the leader sends at once (default 8).
     #[serde(default = "default_max_concurrent_requests")]
     pub max_concurrent_requests: usize,
+    /// A cluster whose agent has had no session for this long raises one
+    /// `cluster.disconnected` event (default 5m).
+    #[serde(default = "default_cluster_disconnected_after")]
+    pub cluster_disconnected_after: FleetDuration,
 }
 
 impl Default for NotificationsConfig {
@@ -43,6 +47,7 @@ impl Default for NotificationsConfig {
             first_backoff: default_first_backoff(),
             max_backoff: default_max_backoff(),
             max_concurrent_requests: default_max_concurrent_requests(),
+            cluster_disconnected_after: default_cluster_disconnected_after(),
         }
     }
 }
@@ -84,6 +89,10 @@ fn default_max_backoff() -> FleetDuration {
 
 fn default_max_concurrent_requests() -> usize {
     8
+}
+
+fn default_cluster_disconnected_after() -> FleetDuration {
+    FleetDuration(Duration::from_secs(300))
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::gates::GateOutcome;
 use super::notifications::{DeliveryOutcome, NotificationEvent, NotificationTarget};
+use super::presence::{DisconnectedCluster, SessionChange};
 use super::records::{ClusterStatus, RevisionVerdict};
 use super::rollout::{OperatorAction, RolloutPlan, RolloutState, WaveState};
 
@@ -360,6 +361,30 @@ pub enum Command {
         gate: String,
         /// What it found.
         outcome: GateOutcome,
+        /// When (Unix milliseconds).
+        at_ms: u64,
+    },
+    /// A hub node's sessions opened and closed since its last write; also
+    /// its heartbeat (written every `presence.nodeHeartbeat`, with no
+    /// change if none).
+    RecordPresence {
+        /// The writing node's Raft id.
+        node: u64,
+        /// Its incarnation (process start, Unix milliseconds).
+        incarnation: u64,
+        /// Sessions opened and closed, in order.
+        changes: Vec<SessionChange>,
+        /// When (Unix milliseconds).
+        at_ms: u64,
+    },
+    /// The leader found clusters disconnected longer than
+    /// `notifications.clusterDisconnectedAfter`: one `cluster.disconnected`
+    /// event for them.
+    ReportDisconnected {
+        /// The clusters and since when.
+        clusters: Vec<DisconnectedCluster>,
+        /// The setting, for the event's message (milliseconds).
+        after_ms: u64,
         /// When (Unix milliseconds).
         at_ms: u64,
     },

@@ -51,6 +51,9 @@ pub struct FleetState {
     /// Held clusters by name (see `state/holds.rs`).
     #[serde(default)]
     pub holds: BTreeMap<String, super::holds::ClusterHold>,
+    /// Hub nodes' heartbeats and clusters' sessions (see `state/presence.rs`).
+    #[serde(default)]
+    pub presence: super::presence::PresenceState,
 }
 
 impl FleetState {
@@ -291,6 +294,17 @@ impl FleetState {
                 outcome,
                 at_ms,
             } => self.record_gate_evaluation(*rollout, *wave, gate, outcome, *at_ms),
+            Command::RecordPresence {
+                node,
+                incarnation,
+                changes,
+                at_ms,
+            } => self.record_presence(*node, *incarnation, changes, *at_ms),
+            Command::ReportDisconnected {
+                clusters,
+                after_ms,
+                at_ms,
+            } => self.report_disconnected(clusters, *after_ms, *at_ms),
         }
     }
 

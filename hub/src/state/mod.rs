@@ -13,6 +13,7 @@ mod holds;
 mod hub_nodes;
 pub mod notification_events;
 mod notifications;
+pub mod presence;
 mod records;
 mod renewal;
 mod retention;
@@ -28,6 +29,9 @@ pub use hub_nodes::{HubNodeRecord, JoinTokenRecord};
 pub use notifications::{
     DeliveryOutcome, DeliveryResult, EventCategory, NotificationEvent, NotificationFormat,
     NotificationState, NotificationTarget, OutboxEntry, PendingDelivery, SecretText,
+};
+pub use presence::{
+    ClusterPresence, Connection, DisconnectedCluster, NodeHeartbeat, PresenceState, SessionChange,
 };
 pub use records::{
     AgentRecord, AppStatusRecord, AuditEntry, ClusterRecord, ClusterStatus, HealthState,
