@@ -268,22 +268,7 @@ async fn a_leader_killed_while_delivering_loses_no_event() {
     let remote = FleetRemote::with_content(&examples());
     let mut hub = HubCluster::start(remote.bare().to_str().unwrap(), 3);
     let leader = hub.await_leader();
-    let url = receiver.url();
-    hub.fleetctl_on(
-        leader,
-        &[
-            "notifications",
-            "add",
-            "ops",
-            "--url",
-            &url,
-            "--secret",
-            SECRET,
-            "--events",
-            "rollout",
-        ],
-    )
-    .success();
+    add_signed_target(&hub, leader, &receiver, "rollout");
     // Every request is held unanswered: deliveries stay in flight.
     receiver.hold(true);
     remote.edit("apps/web/base/deployment.yaml", "web:1.4.2", "web:1.5.0");
@@ -322,6 +307,23 @@ async fn a_leader_killed_while_delivering_loses_no_event() {
     for id in ids {
         assert!(acknowledged.contains_key(&id), "event {id} was lost");
     }
+}
+
+/// Adds target `ops` for `events`, signed with [`SECRET`], through `node`.
+fn add_signed_target(hub: &HubCluster, node: u64, receiver: &WebhookReceiver, events: &str) {
+    let url = receiver.url();
+    let arguments = [
+        "notifications",
+        "add",
+        "ops",
+        "--url",
+        &url,
+        "--secret",
+        SECRET,
+        "--events",
+        events,
+    ];
+    hub.fleetctl_on(node, &arguments).success();
 }
 
 /// The clusters of the acknowledged events of `kind`, one list per event id.
@@ -375,21 +377,7 @@ async fn a_cluster_whose_hub_node_dies_is_reported_disconnected_once_then_reconn
         .map(|node| node.node_id)
         .find(|node| *node != leader)
         .unwrap();
-    hub.fleetctl_on(
-        leader,
-        &[
-            "notifications",
-            "add",
-            "ops",
-            "--url",
-            &receiver.url(),
-            "--secret",
-            SECRET,
-            "--events",
-            "cluster",
-        ],
-    )
-    .success();
+    add_signed_target(&hub, leader, &receiver, "cluster");
     // The agent speaks only to the follower; the leader hears of its session
     // through the log alone.
     let cluster = "dev-eu-1";

@@ -189,35 +189,10 @@ impl FleetState {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeSet;
-
     use super::*;
-    use crate::state::notifications::{
-        DeliveryOutcome, DeliveryResult, NotificationFormat, NotificationTarget, SecretText,
-    };
+    use crate::state::notifications::test_target as target;
+    use crate::state::notifications::{DeliveryOutcome, DeliveryResult};
     use crate::state::{CommandResult, PlannedWave, RevisionVerdict, RolloutPlan};
-
-    fn target(name: &str, categories: &[EventCategory]) -> Command {
-        Command::SetNotificationTarget {
-            target: Box::new(NotificationTarget {
-                name: name.into(),
-                url: SecretText("http://receiver.invalid/secret-path".into()),
-                secret: Some(SecretText("s3cret".into())),
-                format: NotificationFormat::Json,
-                categories: categories.iter().copied().collect::<BTreeSet<_>>(),
-                created_by: "spiffe://fleet/admin/ops".into(),
-                created_at_ms: 0,
-                delivered: 0,
-                failed_attempts: 0,
-                dropped: 0,
-                last_error: None,
-                last_error_at_ms: None,
-                last_delivered_at_ms: None,
-            }),
-            actor: "spiffe://fleet/admin/ops".into(),
-            at_ms: 0,
-        }
-    }
 
     fn revision(state: &mut FleetState, revision: &str, digest: &str) {
         let result = state.apply(&Command::RecordRevision {

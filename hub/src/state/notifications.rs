@@ -389,3 +389,27 @@ impl FleetState {
         }
     }
 }
+
+/// A command adding target `name` for `categories` (tests).
+#[cfg(test)]
+pub(crate) fn test_target(name: &str, categories: &[EventCategory]) -> Command {
+    Command::SetNotificationTarget {
+        target: Box::new(NotificationTarget {
+            name: name.into(),
+            url: SecretText("http://receiver.invalid/secret-path".into()),
+            secret: Some(SecretText("s3cret".into())),
+            format: NotificationFormat::Json,
+            categories: categories.iter().copied().collect(),
+            created_by: "spiffe://fleet/admin/ops".into(),
+            created_at_ms: 0,
+            delivered: 0,
+            failed_attempts: 0,
+            dropped: 0,
+            last_error: None,
+            last_error_at_ms: None,
+            last_delivered_at_ms: None,
+        }),
+        actor: "spiffe://fleet/admin/ops".into(),
+        at_ms: 0,
+    }
+}

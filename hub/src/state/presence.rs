@@ -326,10 +326,8 @@ fn named(clusters: &[String]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeSet;
-
     use super::*;
-    use crate::state::notifications::{NotificationFormat, NotificationTarget, SecretText};
+    use crate::state::notifications::test_target;
     use crate::state::{ClusterRecord, Command};
 
     const STALE: u64 = 30_000;
@@ -368,27 +366,7 @@ mod tests {
                 .clusters
                 .insert(cluster.into(), ClusterRecord::default());
         }
-        state.apply(&Command::SetNotificationTarget {
-            target: Box::new(NotificationTarget {
-                name: "ops".into(),
-                url: SecretText("http://receiver.invalid/".into()),
-                secret: None,
-                format: NotificationFormat::Json,
-                categories: [EventCategory::Cluster]
-                    .into_iter()
-                    .collect::<BTreeSet<_>>(),
-                created_by: "admin".into(),
-                created_at_ms: 0,
-                delivered: 0,
-                failed_attempts: 0,
-                dropped: 0,
-                last_error: None,
-                last_error_at_ms: None,
-                last_delivered_at_ms: None,
-            }),
-            actor: "admin".into(),
-            at_ms: 0,
-        });
+        state.apply(&test_target("ops", &[EventCategory::Cluster]));
         state
     }
 
