@@ -11,16 +11,13 @@
 //! committed ones).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::net::SocketAddr;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fleet_tests::agent_client::enroll_responders;
-use fleet_tests::binaries::binary;
+use fleet_tests::dashboard_process::Dashboard;
 use fleet_tests::git_fixture::{FleetRemote, examples};
 use fleet_tests::hub_process::HubProcess;
-use fleet_tests::net::{free_port, http};
+use fleet_tests::net::http;
 use fleet_tests::webdriver::Browser;
 use serde_json::Value;
 
@@ -49,53 +46,6 @@ fn wave_state(hub: &HubProcess, name: &str) -> String {
         .find(|wave| wave["name"] == name)
         .map(|wave| wave["state"].as_str().unwrap().to_owned())
         .unwrap_or_default()
-}
-
-/// `fleetctl dashboard` with a fleetctl configuration (the hub's admin, or
-/// a user's); killed when dropped.
-struct Dashboard {
-    child: Child,
-    address: SocketAddr,
-}
-
-impl Dashboard {
-    fn start(fleetconfig: &Path) -> Self {
-        let address: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-        let child = Command::new(binary("fleetctl"))
-            .args([
-                "dashboard",
-                "--listen",
-                &address.to_string(),
-                "--no-open",
-                "--refresh",
-                "500ms",
-            ])
-            .env("FLEETCONFIG", fleetconfig)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let started = Instant::now();
-        while !http(address, "GET", "/", &[], b"").is_ok_and(|(code, _)| code == 200) {
-            assert!(
-                started.elapsed() < Duration::from_secs(60),
-                "the dashboard did not answer"
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        Self { child, address }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.address)
-    }
-}
-
-impl Drop for Dashboard {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn screenshot(browser: &Browser, name: &str) {

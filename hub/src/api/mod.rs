@@ -7,6 +7,7 @@ mod admin_service;
 mod agent_service;
 mod auth;
 mod authorization;
+mod cluster_detail;
 mod context;
 mod desired_state;
 mod environments;

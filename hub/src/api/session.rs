@@ -11,7 +11,9 @@ use tonic::{Code, Status, Streaming};
 use tracing::{Instrument, debug, info, info_span, warn};
 
 use super::context::ApiContext;
-use super::report_limits::{MAX_DRIFT_EVENTS_LOGGED, MAX_LOGGED_NAME_BYTES, capped_text};
+use super::report_limits::{
+    MAX_DRIFT_EVENTS_LOGGED, MAX_DRIFT_NAME_BYTES, MAX_LOGGED_NAME_BYTES, capped_text,
+};
 use super::status::cluster_status;
 use super::targets::ClusterTarget;
 
@@ -238,6 +240,32 @@ fn notify_reverted_drift(context: &ApiContext, cluster: &str, events: &[fleet_pr
     });
 }
 
+/// A drift report's events as kept in the cluster's history: its last
+/// `kept` events, names cleaned and cut, no diff.
+fn drift_records(
+    events: &[fleet_proto::DriftEvent],
+    kept: u32,
+    at_ms: u64,
+) -> Vec<crate::state::DriftRecord> {
+    let name = |text: &str| capped_text(text, MAX_DRIFT_NAME_BYTES);
+    let kept = usize::try_from(kept).unwrap_or(usize::MAX);
+    events[events.len().saturating_sub(kept)..]
+        .iter()
+        .map(|event| {
+            let object = event.object.clone().unwrap_or_default();
+            crate::state::DriftRecord {
+                at_ms,
+                app: name(&event.app),
+                group: name(&object.group),
+                kind: name(&object.kind),
+                namespace: name(&object.namespace),
+                name: name(&object.name),
+                reverted: event.reverted,
+            }
+        })
+        .collect()
+}
+
 async fn receive(context: &ApiContext, cluster: &str, message: AgentMessage) -> Result<(), Status> {
     match message.kind {
         Some(agent_message::Kind::Status(report)) => {
@@ -283,6 +311,18 @@ async fn receive(context: &ApiContext, cluster: &str, message: AgentMessage) -> 
                 );
             }
             notify_reverted_drift(context, cluster, &report.events);
+            let events = drift_records(
+                &report.events,
+                context.config.dashboard.drift_history,
+                crate::clock::now_ms(),
+            );
+            context
+                .statuses
+                .submit_drift(cluster, events)
+                .await
+                .map_err(|error| {
+                    Status::unavailable(format!("the hub could not record the drift: {error}"))
+                })?;
         }
         Some(agent_message::Kind::Hello(_)) => {
             return Err(Status::invalid_argument(

@@ -20,7 +20,7 @@ mod rollout;
 pub mod rollout_transitions;
 mod users;
 
-pub use command::{Command, CommandResult, Refusal, StatusUpdate};
+pub use command::{Command, CommandResult, DriftUpdate, Refusal, StatusUpdate};
 pub use fleet_state::FleetState;
 pub use gates::{GateOutcome, GateRecord, WaveGate};
 pub use holds::ClusterHold;
@@ -30,8 +30,8 @@ pub use notifications::{
     NotificationState, NotificationTarget, OutboxEntry, PendingDelivery, SecretText,
 };
 pub use records::{
-    AgentRecord, AppStatusRecord, AuditEntry, ClusterRecord, ClusterStatus, HealthState,
-    RevisionRecord, RevisionVerdict, TokenRecord,
+    AgentRecord, AppStatusRecord, AuditEntry, ClusterRecord, ClusterStatus, DriftRecord,
+    HealthState, RevisionRecord, RevisionVerdict, TokenRecord,
 };
 pub use retention::RetentionLimits;
 pub use rollout::{

@@ -9,6 +9,7 @@
 //! and sends the page's main part when it changed.
 
 pub mod args;
+mod cluster_page;
 mod html;
 mod pages;
 mod server;

@@ -14,7 +14,7 @@ use super::html::{badge, escape, when};
 /// The hub client every page uses.
 pub type Client = AdminServiceClient<Channel>;
 
-fn health_name(health: i32) -> &'static str {
+pub fn health_name(health: i32) -> &'static str {
     match Health::try_from(health).unwrap_or(Health::Unknown) {
         Health::Healthy => "Healthy",
         Health::Progressing => "Progressing",
@@ -80,7 +80,7 @@ pub async fn fleet(client: &mut Client) -> Result<String, Status> {
 }
 
 /// (cluster, wave) of the current rollout.
-async fn wave_membership(client: &mut Client) -> Result<Vec<(String, String)>, Status> {
+pub async fn wave_membership(client: &mut Client) -> Result<Vec<(String, String)>, Status> {
     let rollout = client
         .rollout_status(RolloutStatusRequest {})
         .await?
@@ -274,64 +274,6 @@ pub async fn revisions(client: &mut Client) -> Result<String, Status> {
 <table><thead><tr><th scope=\"col\">Revision</th><th scope=\"col\">Summary</th><th scope=\"col\">Observed</th>\
 <th scope=\"col\">Verdict</th><th scope=\"col\">Clusters</th><th scope=\"col\">Errors</th></tr></thead><tbody>{rows}</tbody></table>",
         branch = escape(&answer.tracked_branch),
-    ))
-}
-
-/// One cluster: its record and its part in the current rollout.
-pub async fn cluster(client: &mut Client, name: &str) -> Result<String, Status> {
-    let clusters = client
-        .list_clusters(ListClustersRequest {})
-        .await?
-        .into_inner()
-        .clusters;
-    let Some(cluster) = clusters.into_iter().find(|cluster| cluster.name == name) else {
-        return Ok(format!(
-            "<h1>Cluster {}</h1><p>The hub does not know this cluster.</p>",
-            escape(name)
-        ));
-    };
-    let wave = wave_membership(client)
-        .await?
-        .into_iter()
-        .find(|(member, _)| *member == cluster.name)
-        .map(|(_, wave)| wave)
-        .unwrap_or_default();
-    let labels: Vec<String> = cluster
-        .labels
-        .iter()
-        .map(|(key, value)| format!("{key}={value}"))
-        .collect();
-    let field = |name: &str, value: String| format!("<dt>{name}</dt><dd>{value}</dd>");
-    let fields = [
-        field("Environment", escape(&cluster.environment)),
-        field("Wave", escape(&wave)),
-        field("Labels", escape(&labels.join(" "))),
-        field(
-            "Connected",
-            badge(if cluster.connected { "yes" } else { "no" }),
-        ),
-        field(
-            "Enrolled",
-            badge(if cluster.enrolled { "yes" } else { "no" }),
-        ),
-        field("Revoked", badge(if cluster.revoked { "yes" } else { "no" })),
-        field(
-            "Target revision",
-            format!("<code>{}</code>", escape(&cluster.target_revision)),
-        ),
-        field(
-            "Applied revision",
-            format!("<code>{}</code>", escape(&cluster.applied_revision)),
-        ),
-        field("Health", badge(health_name(cluster.health))),
-        field("Drifted objects", cluster.drift_count.to_string()),
-        field("Last report", escape(&when(cluster.last_seen_ms))),
-        field("Message", escape(&cluster.message)),
-    ];
-    Ok(format!(
-        "<h1>Cluster {}</h1><dl>{}</dl>",
-        escape(&cluster.name),
-        fields.concat()
     ))
 }
 

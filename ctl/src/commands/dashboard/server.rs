@@ -86,7 +86,7 @@ impl Page {
             Page::Rollout => pages::rollout(&mut client, &dashboard.csrf).await,
             Page::Revisions => pages::revisions(&mut client).await,
             Page::Audit => pages::audit(&mut client).await,
-            Page::Cluster(name) => pages::cluster(&mut client, name).await,
+            Page::Cluster(name) => super::cluster_page::cluster(&mut client, name).await,
         }
     }
 }
