@@ -26,7 +26,7 @@ impl Dashboard {
                 "--listen",
                 &address.to_string(),
                 "--no-open",
-                "--refresh",
+                "--reconnect",
                 "500ms",
             ])
             .env("FLEETCONFIG", fleetconfig)

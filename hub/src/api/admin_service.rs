@@ -21,8 +21,8 @@ use fleet_proto::{
     SetNotificationTargetResponse, WhoAmIRequest, WhoAmIResponse,
 };
 use fleet_proto::{
-    FleetChange, GetClusterRequest, GetClusterResponse, GetRevisionPlanRequest,
-    GetRevisionPlanResponse, WatchFleetRequest,
+    GetClusterRequest, GetClusterResponse, GetRevisionPlanRequest, GetRevisionPlanResponse,
+    WatchFleetRequest,
 };
 use tonic::{Request, Response, Status};
 use tracing::info;
@@ -46,12 +46,15 @@ const MAX_HOLD_REASON_BYTES: usize = 1024;
 /// The operator-facing gRPC service.
 pub struct AdminApi {
     context: ApiContext,
+    watches: super::fleet_watch::FleetWatch,
 }
 
 impl AdminApi {
     /// The service over `context`.
     pub fn new(context: ApiContext) -> Self {
-        Self { context }
+        let watches =
+            super::fleet_watch::FleetWatch::new(context.config.dashboard.max_watch_streams);
+        Self { context, watches }
     }
 
     fn declared_clusters(&self) -> BTreeSet<String> {
@@ -466,20 +469,17 @@ impl AdminService for AdminApi {
         &self,
         request: Request<GetRevisionPlanRequest>,
     ) -> Result<Response<GetRevisionPlanResponse>, Status> {
-        require(&self.context, &request, Action::Read).await?;
-        Err(Status::unimplemented("not yet"))
+        super::revision_plan::get_revision_plan(&self.context, request).await
     }
 
-    type WatchFleetStream = std::pin::Pin<
-        Box<dyn futures::Stream<Item = Result<FleetChange, Status>> + Send + 'static>,
-    >;
+    type WatchFleetStream = super::fleet_watch::FleetChanges;
 
     async fn watch_fleet(
         &self,
         request: Request<WatchFleetRequest>,
     ) -> Result<Response<Self::WatchFleetStream>, Status> {
         require(&self.context, &request, Action::Read).await?;
-        Err(Status::unimplemented("not yet"))
+        Ok(Response::new(self.watches.open(&self.context)?))
     }
 
     async fn hold_cluster(

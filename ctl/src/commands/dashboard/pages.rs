@@ -14,6 +14,7 @@ use super::html::{badge, escape, when};
 /// The hub client every page uses.
 pub type Client = AdminServiceClient<Channel>;
 
+/// The word for a wire health value.
 pub fn health_name(health: i32) -> &'static str {
     match Health::try_from(health).unwrap_or(Health::Unknown) {
         Health::Healthy => "Healthy",
@@ -261,8 +262,9 @@ pub async fn revisions(client: &mut Client) -> Result<String, Status> {
             .map(|error| format!("<li><code>{}</code></li>", escape(error)))
             .collect();
         rows.push_str(&format!(
-            "<tr><td><code>{revision}</code></td><td>{summary}</td><td>{when}</td><td>{verdict}</td><td>{clusters}</td><td><ul class=\"failures\">{errors}</ul></td></tr>",
+            "<tr><td><a href=\"/revisions/{full}\"><code>{revision}</code></a></td><td>{summary}</td><td>{when}</td><td>{verdict}</td><td>{clusters}</td><td><ul class=\"failures\">{errors}</ul></td></tr>",
             revision = short(&revision.revision),
+            full = escape(&revision.revision),
             summary = escape(&revision.summary),
             when = escape(&when(revision.observed_at_ms)),
             verdict = badge(if revision.valid { "Valid" } else { "Invalid" }),
@@ -270,7 +272,7 @@ pub async fn revisions(client: &mut Client) -> Result<String, Status> {
         ));
     }
     Ok(format!(
-        "<h1>Revisions</h1><p>Tracked branch: <code>{branch}</code>. The plan per wave of a revision: <code>fleetctl plan</code>.</p>\
+        "<h1>Revisions</h1><p>Tracked branch: <code>{branch}</code>. Open a revision for its plan per wave.</p>\
 <table><thead><tr><th scope=\"col\">Revision</th><th scope=\"col\">Summary</th><th scope=\"col\">Observed</th>\
 <th scope=\"col\">Verdict</th><th scope=\"col\">Clusters</th><th scope=\"col\">Errors</th></tr></thead><tbody>{rows}</tbody></table>",
         branch = escape(&answer.tracked_branch),

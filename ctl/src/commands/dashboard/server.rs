@@ -14,8 +14,8 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use fleet_proto::MAX_MESSAGE_BYTES;
-use fleet_proto::RolloutActionRequest;
 use fleet_proto::admin_service_client::AdminServiceClient;
+use fleet_proto::{FleetChange, RolloutActionRequest, WatchFleetRequest};
 use serde::Deserialize;
 use tonic::{Code, Status};
 
@@ -35,7 +35,8 @@ struct Dashboard {
     csrf: String,
     /// `host:port` values the Host and Origin headers may name.
     authorities: Vec<String>,
-    refresh: Duration,
+    /// Wait before opening the hub's change stream again after it ended.
+    reconnect: Duration,
 }
 
 /// A page of the dashboard.
@@ -46,6 +47,7 @@ enum Page {
     Revisions,
     Audit,
     Cluster(String),
+    RevisionPlan(String),
 }
 
 impl Page {
@@ -55,7 +57,10 @@ impl Page {
             "/rollout" => Page::Rollout,
             "/revisions" => Page::Revisions,
             "/audit" => Page::Audit,
-            other => Page::Cluster(other.strip_prefix("/cluster/")?.to_owned()),
+            other => match other.strip_prefix("/cluster/") {
+                Some(name) => Page::Cluster(name.to_owned()),
+                None => Page::RevisionPlan(other.strip_prefix("/revisions/")?.to_owned()),
+            },
         })
     }
 
@@ -66,7 +71,14 @@ impl Page {
             Page::Revisions => "/revisions".to_owned(),
             Page::Audit => "/audit".to_owned(),
             Page::Cluster(name) => format!("/cluster/{name}"),
+            Page::RevisionPlan(revision) => format!("/revisions/{revision}"),
         }
+    }
+
+    /// Whether what the page shows never changes once shown (a revision's
+    /// plan): its stream sends nothing after the page.
+    fn settled(&self) -> bool {
+        matches!(self, Page::RevisionPlan(_))
     }
 
     fn title(&self) -> String {
@@ -76,6 +88,7 @@ impl Page {
             Page::Revisions => "Revisions".to_owned(),
             Page::Audit => "Audit".to_owned(),
             Page::Cluster(name) => format!("Cluster {name}"),
+            Page::RevisionPlan(revision) => format!("Revision {revision}"),
         }
     }
 
@@ -87,6 +100,9 @@ impl Page {
             Page::Revisions => pages::revisions(&mut client).await,
             Page::Audit => pages::audit(&mut client).await,
             Page::Cluster(name) => super::cluster_page::cluster(&mut client, name).await,
+            Page::RevisionPlan(revision) => {
+                super::revision_page::revision_plan(&mut client, revision).await
+            }
         }
     }
 }
@@ -114,7 +130,7 @@ pub async fn run(args: &DashboardArgs) -> Result<(), CliError> {
         client,
         csrf,
         authorities: authorities(address),
-        refresh: args.refresh.0.max(Duration::from_millis(200)),
+        reconnect: args.reconnect.0.max(Duration::from_millis(200)),
     });
     let router = Router::new()
         .route("/", get(page))
@@ -122,6 +138,7 @@ pub async fn run(args: &DashboardArgs) -> Result<(), CliError> {
         .route("/revisions", get(page))
         .route("/audit", get(page))
         .route("/cluster/{name}", get(cluster_page))
+        .route("/revisions/{revision}", get(revision_page))
         .route("/events", get(events))
         .route("/actions/rollout", post(rollout_action))
         .route("/assets/app.js", get(script))
@@ -269,13 +286,21 @@ async fn cluster_page(
     show(&dashboard, Page::Cluster(name)).await
 }
 
+async fn revision_page(
+    State(dashboard): State<Arc<Dashboard>>,
+    Path(revision): Path<String>,
+) -> Response {
+    show(&dashboard, Page::RevisionPlan(revision)).await
+}
+
 #[derive(Deserialize)]
 struct StreamQuery {
     page: String,
 }
 
-/// One stream per open page: asks the hub once per interval and sends the
-/// page's main part when it changed.
+/// One stream per open page: the page's main part once, then again each
+/// time the hub's `WatchFleet` stream says the state changed and the page
+/// looks different. One hub stream per open page; no timer asks the hub.
 async fn events(
     State(dashboard): State<Arc<Dashboard>>,
     Query(query): Query<StreamQuery>,
@@ -283,28 +308,77 @@ async fn events(
     let Some(page) = Page::from_path(&query.page) else {
         return (StatusCode::NOT_FOUND, "no such page").into_response();
     };
-    let stream = futures::stream::unfold(
-        (dashboard, page, String::new(), true),
-        |(dashboard, page, last, first)| async move {
-            loop {
-                if !first || !last.is_empty() {
-                    tokio::time::sleep(dashboard.refresh).await;
-                }
-                let event = match page.render(&dashboard).await {
-                    Ok(main) if main == last => continue,
-                    Ok(main) => {
-                        let event = Event::default().event("update").data(main.clone());
-                        return Some((Ok::<_, Infallible>(event), (dashboard, page, main, false)));
-                    }
-                    Err(status) => Event::default().event("hub-error").data(hub_said(&status)),
-                };
-                return Some((Ok(event), (dashboard, page, last, false)));
-            }
-        },
-    );
+    let following = Following {
+        dashboard,
+        page,
+        last: String::new(),
+        changes: None,
+        wait_before_opening: false,
+    };
+    let stream = futures::stream::unfold(following, |mut following| async move {
+        let event = following.next_event().await;
+        Some((Ok::<_, Infallible>(event), following))
+    });
     Sse::new(stream)
         .keep_alive(KeepAlive::default())
         .into_response()
+}
+
+/// One open page's stream: what it last sent, and its hub stream.
+struct Following {
+    dashboard: Arc<Dashboard>,
+    page: Page,
+    last: String,
+    changes: Option<tonic::Streaming<FleetChange>>,
+    wait_before_opening: bool,
+}
+
+impl Following {
+    /// The next event for the browser: the page when it changed, or why
+    /// the hub cannot be followed right now.
+    async fn next_event(&mut self) -> Event {
+        loop {
+            let Some(changes) = self.changes.as_mut() else {
+                if self.wait_before_opening {
+                    tokio::time::sleep(self.dashboard.reconnect).await;
+                }
+                self.wait_before_opening = true;
+                let mut client = self.dashboard.client.clone();
+                match client.watch_fleet(WatchFleetRequest {}).await {
+                    // Its first message comes at once, and re-reads the page.
+                    Ok(stream) => self.changes = Some(stream.into_inner()),
+                    Err(status) => {
+                        return Event::default().event("hub-error").data(hub_said(&status));
+                    }
+                }
+                continue;
+            };
+            match changes.message().await {
+                Ok(Some(_)) => {}
+                Ok(None) => {
+                    self.changes = None;
+                    return Event::default()
+                        .event("hub-error")
+                        .data("the hub's change stream ended; reconnecting");
+                }
+                Err(status) => {
+                    self.changes = None;
+                    return Event::default().event("hub-error").data(hub_said(&status));
+                }
+            }
+            if self.page.settled() && !self.last.is_empty() {
+                continue;
+            }
+            match self.page.render(&self.dashboard).await {
+                Ok(main) if main == self.last => continue,
+                Ok(main) => {
+                    self.last.clone_from(&main);
+                    return Event::default().event("update").data(main);
+                }
+                Err(status) => return Event::default().event("hub-error").data(hub_said(&status)),
+            }
+        }
+    }
 }
 
 #[derive(Deserialize)]
