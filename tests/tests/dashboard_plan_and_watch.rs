@@ -228,8 +228,28 @@ async fn the_plan_of_a_revision_lists_waves_clusters_and_object_changes_and_watc
             }
         }
     }
+    let mut reopened = reopened
+        .expect("the limit frees its place when a stream ends")
+        .into_inner();
+    tokio::time::timeout(Duration::from_secs(30), reopened.message())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+
+    // A stopping node ends its streams with UNAVAILABLE and is not held open.
+    let (exit, _) = hub.terminate();
     assert!(
-        reopened.is_some(),
-        "the limit frees its place when a stream ends"
+        exit.is_some_and(|status| status.success()),
+        "the hub did not stop cleanly: {exit:?}\n{}",
+        hub.log()
     );
+    let ended = tokio::time::timeout(Duration::from_secs(30), reopened.message())
+        .await
+        .unwrap();
+    match ended {
+        Err(status) => assert_eq!(status.code(), Code::Unavailable, "{status:?}"),
+        Ok(None) => panic!("the stream ended without saying why"),
+        Ok(Some(change)) => panic!("a change after the stop: {change:?}"),
+    }
 }
