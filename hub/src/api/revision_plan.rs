@@ -169,3 +169,71 @@ fn planned_cluster(cluster: &ClusterChange, budget: &mut usize) -> PlannedCluste
         objects_left_out: u32::try_from(cluster.objects.len() - listed).unwrap_or(u32::MAX),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::RevisionRecord;
+
+    fn state(revisions: &[(&str, bool)]) -> FleetState {
+        let mut state = FleetState::default();
+        for (revision, valid) in revisions {
+            state.revision_log.push((*revision).to_owned());
+            state.revisions.insert(
+                (*revision).to_owned(),
+                RevisionRecord {
+                    revision: (*revision).to_owned(),
+                    summary: String::new(),
+                    observed_at_ms: 1,
+                    verdict: if *valid {
+                        RevisionVerdict::Valid {
+                            digests: Default::default(),
+                        }
+                    } else {
+                        RevisionVerdict::Invalid {
+                            errors: vec!["fleet.yaml:3: broken".into()],
+                        }
+                    },
+                },
+            );
+        }
+        state
+    }
+
+    #[test]
+    fn a_revision_is_found_by_unique_prefix_and_compared_with_the_valid_one_before() {
+        let state = state(&[
+            ("aaaaaaa111", true),
+            ("bbbbbbb222", false),
+            ("aaaaaaa333", true),
+        ]);
+        let Ok(Found::Valid(revision, previous)) = find(&state, "aaaaaaa3") else {
+            panic!("not found by prefix");
+        };
+        assert_eq!(revision, "aaaaaaa333");
+        assert_eq!(
+            previous.as_deref(),
+            Some("aaaaaaa111"),
+            "the invalid revision in between is skipped"
+        );
+        let Ok(Found::Valid(_, previous)) = find(&state, "aaaaaaa111") else {
+            panic!("not found by full id");
+        };
+        assert_eq!(
+            previous, None,
+            "the first valid revision has nothing before it"
+        );
+        assert!(matches!(
+            find(&state, "bbbbbbb222"),
+            Ok(Found::Invalid(_, errors)) if errors == ["fleet.yaml:3: broken"]
+        ));
+        let ambiguous = find(&state, "aaaaaaa").err().unwrap();
+        assert_eq!(ambiguous.code(), tonic::Code::InvalidArgument);
+        assert!(ambiguous.message().contains("names 2 recorded revisions"));
+        assert_eq!(
+            find(&state, "aaa").err().unwrap().code(),
+            tonic::Code::NotFound,
+            "prefixes shorter than 7 characters are not looked up"
+        );
+    }
+}
