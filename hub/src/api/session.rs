@@ -333,3 +333,40 @@ async fn receive(context: &ApiContext, cluster: &str, message: AgentMessage) -> 
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use fleet_proto::{DriftEvent, ObjectRef};
+
+    use super::*;
+
+    #[test]
+    fn a_hostile_drift_report_keeps_its_last_events_with_cleaned_short_names_and_no_diff() {
+        let events: Vec<DriftEvent> = (0..10_000)
+            .map(|index| DriftEvent {
+                app: format!("app-{index}"),
+                object: Some(ObjectRef {
+                    group: "\u{1}".repeat(100_000),
+                    kind: "ConfigMap".into(),
+                    namespace: "n".repeat(100_000),
+                    name: format!("object-{index}"),
+                }),
+                diff: "secret value".repeat(1_000),
+                reverted: index % 2 == 0,
+            })
+            .collect();
+        let records = drift_records(&events, 50, 7);
+        assert_eq!(records.len(), 50);
+        assert_eq!(records[0].name, "object-9950", "the last events are kept");
+        assert_eq!(records[49].name, "object-9999");
+        for record in &records {
+            assert!(record.group.len() <= MAX_DRIFT_NAME_BYTES);
+            assert!(record.namespace.len() <= MAX_DRIFT_NAME_BYTES);
+            assert!(!record.group.contains('\u{1}'));
+            assert_eq!(record.at_ms, 7);
+        }
+        let json = serde_json::to_string(&records).unwrap();
+        assert!(!json.contains("secret value"), "no diff is kept");
+        assert!(json.len() < 50 * 1024, "{} bytes", json.len());
+    }
+}
