@@ -48,26 +48,6 @@ fn wave_state(hub: &HubProcess, name: &str) -> String {
         .unwrap_or_default()
 }
 
-fn screenshot(browser: &Browser, name: &str) {
-    if let Some(directory) = std::env::var_os("FLEET_DASHBOARD_SCREENSHOTS") {
-        std::fs::write(
-            std::path::Path::new(&directory).join(name),
-            browser.screenshot(),
-        )
-        .unwrap();
-    }
-}
-
-fn text(browser: &Browser, css: &str) -> String {
-    browser
-        .script(&format!(
-            "var e = document.querySelector({css:?}); return e ? e.innerText : '';"
-        ))
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_dashboard_shows_the_fleet_follows_a_rollout_and_promotes_on_click() {
     let remote = FleetRemote::with_content(&examples());
@@ -119,7 +99,7 @@ async fn the_dashboard_shows_the_fleet_follows_a_rollout_and_promotes_on_click()
             .all(|row| row.as_str().unwrap().contains("staging"))
     );
     browser.script("var f = document.getElementById('filter'); f.value = ''; f.dispatchEvent(new Event('input')); return null;");
-    screenshot(&browser, "dashboard-fleet.png");
+    browser.screenshot_if_asked("dashboard-fleet.png");
 
     // A rollout stops before production.
     remote.edit("apps/web/base/deployment.yaml", "web:1.4.2", "web:1.5.0");
@@ -134,7 +114,7 @@ async fn the_dashboard_shows_the_fleet_follows_a_rollout_and_promotes_on_click()
     browser.script("window.notReloaded = true; return null;");
     let production = "li.wave[data-wave='production']";
     eventually("the rollout page shows production waiting", || {
-        text(&browser, production).contains("WaitingApproval")
+        browser.text(production).contains("WaitingApproval")
     })
     .await;
 
@@ -231,22 +211,22 @@ async fn the_dashboard_shows_the_fleet_follows_a_rollout_and_promotes_on_click()
     // Live: a pause and a resume from fleetctl show up without a reload.
     hub.fleetctl(&["rollout", "pause"]).success();
     eventually("the page shows the pause", || {
-        text(&browser, "#rollout-state").contains("Paused")
+        browser.text("#rollout-state").contains("Paused")
     })
     .await;
     hub.fleetctl(&["rollout", "resume"]).success();
     eventually("the page shows the resume", || {
-        text(&browser, "#rollout-state").contains("Progressing")
+        browser.text("#rollout-state").contains("Progressing")
     })
     .await;
     assert_eq!(browser.script("return window.notReloaded === true;"), true);
-    screenshot(&browser, "dashboard-rollout.png");
+    browser.screenshot_if_asked("dashboard-rollout.png");
 
     // Promote by click, confirmed: the wave proceeds.
     browser.click("button[data-action='promote']");
     browser.accept_dialog();
     eventually("the dashboard reports the promote sent", || {
-        let status = text(&browser, "#live");
+        let status = browser.text("#live");
         assert!(
             !status.starts_with("refused") && !status.starts_with("failed"),
             "{status}"
@@ -259,8 +239,8 @@ async fn the_dashboard_shows_the_fleet_follows_a_rollout_and_promotes_on_click()
     })
     .await;
     eventually("the page shows it", || {
-        text(&browser, "#rollout-state").contains("Succeeded")
-            && text(&browser, production).contains("Succeeded")
+        browser.text("#rollout-state").contains("Succeeded")
+            && browser.text(production).contains("Succeeded")
     })
     .await;
     assert_eq!(browser.script("return window.notReloaded === true;"), true);

@@ -2,7 +2,11 @@
 //! agent and fleet-sim: `GetCluster` lists a cluster's apps with the objects
 //! of its target revision and keeps its drift history (a `kubectl patch`
 //! reverted by the agent shows up as a reverted entry, names only), and the
-//! dashboard's cluster page shows them.
+//! dashboard's cluster page, open in headless Chromium, shows them and the
+//! new drift entry without a reload.
+//!
+//! With `FLEET_DASHBOARD_SCREENSHOTS=<dir>` it writes
+//! `dashboard-cluster.png` there.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::time::Duration;
@@ -17,6 +21,7 @@ use fleet_tests::git_fixture::FleetRemote;
 use fleet_tests::hub_process::HubProcess;
 use fleet_tests::sim_cluster::SimCluster;
 use fleet_tests::tiny_fleet::{app_yaml, config_map, fleet, write};
+use fleet_tests::webdriver::Browser;
 use tonic::transport::Channel;
 
 const WAIT: Duration = Duration::from_secs(90);
@@ -108,6 +113,18 @@ fn get_cluster_shows_apps_objects_and_reverted_drift_and_the_cluster_page_too() 
     );
     assert!(detail.drift_history.is_empty(), "{detail:?}");
 
+    // The cluster page in a browser, before any drift.
+    let dashboard = Dashboard::start(&hub.fleetconfig());
+    let browser = Browser::start();
+    browser.goto(&dashboard.url("/cluster/edge-1"));
+    browser.script("window.notReloaded = true; return null;");
+    assert!(browser.text("#apps").contains("ConfigMap web/web-config"));
+    assert!(
+        browser.text("#main").contains("No drift reported."),
+        "{}",
+        browser.text("#main")
+    );
+
     // Drift made by hand, reverted by the agent: one reverted entry.
     cluster
         .kubectl(&[
@@ -161,8 +178,29 @@ fn get_cluster_shows_apps_objects_and_reverted_drift_and_the_cluster_page_too() 
         .unwrap_err();
     assert_eq!(unknown.code(), tonic::Code::NotFound, "{unknown:?}");
 
-    // The dashboard's cluster page shows the same.
-    let dashboard = Dashboard::start(&hub.fleetconfig());
+    // The page shows it without a reload (the hub's change stream), and a
+    // fresh load shows the same.
+    eventually(
+        "the cluster page shows the drift entry",
+        WAIT,
+        || {
+            let drift = browser.text("#drift");
+            (drift.contains("ConfigMap web/web-config") && drift.contains("reverted")).then_some(())
+        },
+        || browser.text("#main"),
+    );
+    assert_eq!(browser.script("return window.notReloaded === true;"), true);
+    for app in ["notes", "web"] {
+        assert!(
+            browser
+                .text(&format!("tr[data-app='{app}']"))
+                .contains("Healthy"),
+            "{}",
+            browser.text("#apps")
+        );
+    }
+    browser.script("document.querySelector('main h2').scrollIntoView(); return null;");
+    browser.screenshot_if_asked("dashboard-cluster.png");
     let (code, page) = dashboard.get("/cluster/edge-1");
     assert_eq!(code, 200, "{page}");
     for expected in [

@@ -3,7 +3,8 @@
 //! revision, the clusters and the objects that change for each (compared
 //! with the valid revision before it), an invalid revision's file:line
 //! errors instead, and the dashboard's `/revisions/REV` page shows the
-//! plan; `WatchFleet` sends a message after a write, and a node refuses
+//! plan (in headless Chromium; `dashboard-plan.png` with
+//! `FLEET_DASHBOARD_SCREENSHOTS=<dir>`); `WatchFleet` sends a message after a write, and a node refuses
 //! streams past `dashboard.maxWatchStreams`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -16,6 +17,7 @@ use fleet_tests::dashboard_process::Dashboard;
 use fleet_tests::git_fixture::FleetRemote;
 use fleet_tests::hub_process::HubProcess;
 use fleet_tests::tiny_fleet::{app_yaml, config_map, fleet, write};
+use fleet_tests::webdriver::Browser;
 use tonic::Code;
 use tonic::transport::Channel;
 
@@ -175,6 +177,17 @@ async fn the_plan_of_a_revision_lists_waves_clusters_and_object_changes_and_watc
     ] {
         assert!(page.contains(expected), "{expected} missing from {page}");
     }
+    let browser = Browser::start();
+    browser.goto(&dashboard.url(&format!("/revisions/{second}")));
+    assert!(
+        browser
+            .text("li[data-plan-cluster='edge-1']")
+            .contains("added ConfigMap extra/extra-config"),
+        "{}",
+        browser.text("#main")
+    );
+    browser.screenshot_if_asked("dashboard-plan.png");
+    drop(browser);
     let (_, list) = dashboard.get("/revisions");
     assert!(
         list.contains(&format!("href=\"/revisions/{second}\"")),

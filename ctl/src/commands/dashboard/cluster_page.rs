@@ -62,7 +62,14 @@ pub async fn cluster(client: &mut Client, name: &str) -> Result<String, Status> 
         field("Labels", escape(&labels.join(" "))),
         field("Connected", yes_no(cluster.connected)),
         field("Enrolled", yes_no(cluster.enrolled)),
-        field("Revoked", yes_no(cluster.revoked)),
+        field(
+            "Revoked",
+            if cluster.revoked {
+                badge("Revoked")
+            } else {
+                "no".to_owned()
+            },
+        ),
         field(
             "Target revision",
             format!("<code>{}</code>", escape(&cluster.target_revision)),
