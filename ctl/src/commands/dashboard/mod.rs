@@ -12,6 +12,7 @@
 pub mod args;
 mod cluster_page;
 mod html;
+mod live;
 mod pages;
 mod revision_page;
 mod server;

@@ -1,21 +1,19 @@
-//! The dashboard's HTTP server: pages, the live-update streams, the rollout
+//! The dashboard's HTTP server: pages, the rollout
 //! actions (CSRF token and Origin checked) and the embedded assets.
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{Form, Path, Query, Request, State};
+use axum::extract::{Form, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
-use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use fleet_proto::MAX_MESSAGE_BYTES;
+use fleet_proto::RolloutActionRequest;
 use fleet_proto::admin_service_client::AdminServiceClient;
-use fleet_proto::{FleetChange, RolloutActionRequest, WatchFleetRequest};
 use serde::Deserialize;
 use tonic::{Code, Status};
 
@@ -29,19 +27,19 @@ const SCRIPT: &str = include_str!("assets/app.js");
 const STYLE: &str = include_str!("assets/app.css");
 
 /// What every request shares.
-struct Dashboard {
-    client: Client,
+pub(super) struct Dashboard {
+    pub(super) client: Client,
     /// Per-process token every POST must carry.
     csrf: String,
     /// `host:port` values the Host and Origin headers may name.
     authorities: Vec<String>,
     /// Wait before opening the hub's change stream again after it ended.
-    reconnect: Duration,
+    pub(super) reconnect: Duration,
 }
 
 /// A page of the dashboard.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Page {
+pub(super) enum Page {
     Fleet,
     Rollout,
     Revisions,
@@ -51,7 +49,7 @@ enum Page {
 }
 
 impl Page {
-    fn from_path(path: &str) -> Option<Self> {
+    pub(super) fn from_path(path: &str) -> Option<Self> {
         Some(match path {
             "/" => Page::Fleet,
             "/rollout" => Page::Rollout,
@@ -77,7 +75,7 @@ impl Page {
 
     /// Whether what the page shows never changes once shown (a revision's
     /// plan): its stream sends nothing after the page.
-    fn settled(&self) -> bool {
+    pub(super) fn settled(&self) -> bool {
         matches!(self, Page::RevisionPlan(_))
     }
 
@@ -92,7 +90,7 @@ impl Page {
         }
     }
 
-    async fn render(&self, dashboard: &Dashboard) -> Result<String, Status> {
+    pub(super) async fn render(&self, dashboard: &Dashboard) -> Result<String, Status> {
         let mut client = dashboard.client.clone();
         match self {
             Page::Fleet => pages::fleet(&mut client).await,
@@ -139,7 +137,7 @@ pub async fn run(args: &DashboardArgs) -> Result<(), CliError> {
         .route("/audit", get(page))
         .route("/cluster/{name}", get(cluster_page))
         .route("/revisions/{revision}", get(revision_page))
-        .route("/events", get(events))
+        .route("/events", get(super::live::events))
         .route("/actions/rollout", post(rollout_action))
         .route("/assets/app.js", get(script))
         .route("/assets/app.css", get(style))
@@ -236,7 +234,7 @@ fn http_status(status: &Status) -> StatusCode {
 }
 
 /// The hub's refusal as the user sees it (PERMISSION_DENIED as it came).
-fn hub_said(status: &Status) -> String {
+pub(super) fn hub_said(status: &Status) -> String {
     format!("the hub said {:?}: {}", status.code(), status.message())
 }
 
@@ -291,94 +289,6 @@ async fn revision_page(
     Path(revision): Path<String>,
 ) -> Response {
     show(&dashboard, Page::RevisionPlan(revision)).await
-}
-
-#[derive(Deserialize)]
-struct StreamQuery {
-    page: String,
-}
-
-/// One stream per open page: the page's main part once, then again each
-/// time the hub's `WatchFleet` stream says the state changed and the page
-/// looks different. One hub stream per open page; no timer asks the hub.
-async fn events(
-    State(dashboard): State<Arc<Dashboard>>,
-    Query(query): Query<StreamQuery>,
-) -> Response {
-    let Some(page) = Page::from_path(&query.page) else {
-        return (StatusCode::NOT_FOUND, "no such page").into_response();
-    };
-    let following = Following {
-        dashboard,
-        page,
-        last: String::new(),
-        changes: None,
-        wait_before_opening: false,
-    };
-    let stream = futures::stream::unfold(following, |mut following| async move {
-        let event = following.next_event().await;
-        Some((Ok::<_, Infallible>(event), following))
-    });
-    Sse::new(stream)
-        .keep_alive(KeepAlive::default())
-        .into_response()
-}
-
-/// One open page's stream: what it last sent, and its hub stream.
-struct Following {
-    dashboard: Arc<Dashboard>,
-    page: Page,
-    last: String,
-    changes: Option<tonic::Streaming<FleetChange>>,
-    wait_before_opening: bool,
-}
-
-impl Following {
-    /// The next event for the browser: the page when it changed, or why
-    /// the hub cannot be followed right now.
-    async fn next_event(&mut self) -> Event {
-        loop {
-            let Some(changes) = self.changes.as_mut() else {
-                if self.wait_before_opening {
-                    tokio::time::sleep(self.dashboard.reconnect).await;
-                }
-                self.wait_before_opening = true;
-                let mut client = self.dashboard.client.clone();
-                match client.watch_fleet(WatchFleetRequest {}).await {
-                    // Its first message comes at once, and re-reads the page.
-                    Ok(stream) => self.changes = Some(stream.into_inner()),
-                    Err(status) => {
-                        return Event::default().event("hub-error").data(hub_said(&status));
-                    }
-                }
-                continue;
-            };
-            match changes.message().await {
-                Ok(Some(_)) => {}
-                Ok(None) => {
-                    self.changes = None;
-                    return Event::default()
-                        .event("hub-error")
-                        .data("the hub's change stream ended; reconnecting");
-                }
-                Err(status) => {
-                    self.changes = None;
-                    return Event::default().event("hub-error").data(hub_said(&status));
-                }
-            }
-            if self.page.settled() && !self.last.is_empty() {
-                continue;
-            }
-            match self.page.render(&self.dashboard).await {
-                Ok(main) if main == self.last => continue,
-                Ok(main) => {
-                    self.last.clone_from(&main);
-                    return Event::default().event("update").data(main);
-                }
-                Err(status) => return Event::default().event("hub-error").data(hub_said(&status)),
-            }
-        }
-    }
 }
 
 #[derive(Deserialize)]
