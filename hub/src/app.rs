@@ -134,7 +134,8 @@ pub async fn serve_until(
 
     let mut supervisor = TaskSupervisor::new();
     let sessions = Arc::new(Sessions::default());
-    let (statuses, status_writer) = StatusBatcher::new(store.clone());
+    let (statuses, status_writer) =
+        StatusBatcher::new(store.clone(), config.dashboard.drift_history);
     supervisor.spawn("status batcher", status_writer);
     let (presence, presence_writer) = crate::presence::PresenceRecorder::new(
         store.clone(),

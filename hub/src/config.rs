@@ -42,6 +42,9 @@ pub struct Config {
     /// Delivery of notifications (all optional).
     #[serde(default)]
     pub notifications: crate::notifications::NotificationsConfig,
+    /// Drift history, plans and watch streams for dashboards (all optional).
+    #[serde(default)]
+    pub dashboard: crate::dashboard_config::DashboardConfig,
     /// Metric gates' Prometheus server and query limits (`analysis:`;
     /// left out of hub.yaml while no Prometheus is configured).
     #[serde(

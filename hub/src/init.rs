@@ -140,6 +140,7 @@ pub fn run(settings: &InitSettings) -> anyhow::Result<PathBuf> {
         render: RenderConfig::default(),
         retention: crate::config::RetentionConfig::default(),
         users: crate::users_config::UsersConfig::default(),
+        dashboard: crate::dashboard_config::DashboardConfig::default(),
         notifications: crate::notifications::NotificationsConfig::default(),
         presence: crate::presence::PresenceConfig::default(),
         analysis: crate::analysis::AnalysisConfig {

@@ -181,6 +181,7 @@ pub async fn run(settings: &JoinSettings) -> anyhow::Result<PathBuf> {
         render: RenderConfig::default(),
         retention: crate::config::RetentionConfig::default(),
         users: crate::users_config::UsersConfig::default(),
+        dashboard: crate::dashboard_config::DashboardConfig::default(),
         notifications: crate::notifications::NotificationsConfig::default(),
         presence: crate::presence::PresenceConfig::default(),
         analysis: crate::analysis::AnalysisConfig::default(),

@@ -18,6 +18,7 @@ pub mod app;
 pub mod clock;
 pub mod config;
 pub mod connections;
+pub mod dashboard_config;
 pub mod env;
 pub mod git;
 pub mod http;

@@ -169,6 +169,28 @@ impl Browser {
             .decode(encoded.as_str().unwrap())
             .unwrap()
     }
+
+    /// With `FLEET_DASHBOARD_SCREENSHOTS=<dir>`, writes a PNG of the window
+    /// there as `name` (docs/ holds the committed ones).
+    pub fn screenshot_if_asked(&self, name: &str) {
+        if let Some(directory) = std::env::var_os("FLEET_DASHBOARD_SCREENSHOTS") {
+            std::fs::write(
+                std::path::Path::new(&directory).join(name),
+                self.screenshot(),
+            )
+            .unwrap();
+        }
+    }
+
+    /// The text of the first element matching `css` (empty when none does).
+    pub fn text(&self, css: &str) -> String {
+        self.script(&format!(
+            "var e = document.querySelector({css:?}); return e ? e.innerText : '';"
+        ))
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+    }
 }
 
 impl Drop for Browser {

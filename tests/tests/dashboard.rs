@@ -11,16 +11,13 @@
 //! committed ones).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::net::SocketAddr;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fleet_tests::agent_client::enroll_responders;
-use fleet_tests::binaries::binary;
+use fleet_tests::dashboard_process::Dashboard;
 use fleet_tests::git_fixture::{FleetRemote, examples};
 use fleet_tests::hub_process::HubProcess;
-use fleet_tests::net::{free_port, http};
+use fleet_tests::net::http;
 use fleet_tests::webdriver::Browser;
 use serde_json::Value;
 
@@ -49,73 +46,6 @@ fn wave_state(hub: &HubProcess, name: &str) -> String {
         .find(|wave| wave["name"] == name)
         .map(|wave| wave["state"].as_str().unwrap().to_owned())
         .unwrap_or_default()
-}
-
-/// `fleetctl dashboard` with a fleetctl configuration (the hub's admin, or
-/// a user's); killed when dropped.
-struct Dashboard {
-    child: Child,
-    address: SocketAddr,
-}
-
-impl Dashboard {
-    fn start(fleetconfig: &Path) -> Self {
-        let address: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-        let child = Command::new(binary("fleetctl"))
-            .args([
-                "dashboard",
-                "--listen",
-                &address.to_string(),
-                "--no-open",
-                "--refresh",
-                "500ms",
-            ])
-            .env("FLEETCONFIG", fleetconfig)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let started = Instant::now();
-        while !http(address, "GET", "/", &[], b"").is_ok_and(|(code, _)| code == 200) {
-            assert!(
-                started.elapsed() < Duration::from_secs(60),
-                "the dashboard did not answer"
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        Self { child, address }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.address)
-    }
-}
-
-impl Drop for Dashboard {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn screenshot(browser: &Browser, name: &str) {
-    if let Some(directory) = std::env::var_os("FLEET_DASHBOARD_SCREENSHOTS") {
-        std::fs::write(
-            std::path::Path::new(&directory).join(name),
-            browser.screenshot(),
-        )
-        .unwrap();
-    }
-}
-
-fn text(browser: &Browser, css: &str) -> String {
-    browser
-        .script(&format!(
-            "var e = document.querySelector({css:?}); return e ? e.innerText : '';"
-        ))
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -169,7 +99,7 @@ async fn the_dashboard_shows_the_fleet_follows_a_rollout_and_promotes_on_click()
             .all(|row| row.as_str().unwrap().contains("staging"))
     );
     browser.script("var f = document.getElementById('filter'); f.value = ''; f.dispatchEvent(new Event('input')); return null;");
-    screenshot(&browser, "dashboard-fleet.png");
+    browser.screenshot_if_asked("dashboard-fleet.png");
 
     // A rollout stops before production.
     remote.edit("apps/web/base/deployment.yaml", "web:1.4.2", "web:1.5.0");
@@ -184,7 +114,7 @@ async fn the_dashboard_shows_the_fleet_follows_a_rollout_and_promotes_on_click()
     browser.script("window.notReloaded = true; return null;");
     let production = "li.wave[data-wave='production']";
     eventually("the rollout page shows production waiting", || {
-        text(&browser, production).contains("WaitingApproval")
+        browser.text(production).contains("WaitingApproval")
     })
     .await;
 
@@ -281,22 +211,22 @@ async fn the_dashboard_shows_the_fleet_follows_a_rollout_and_promotes_on_click()
     // Live: a pause and a resume from fleetctl show up without a reload.
     hub.fleetctl(&["rollout", "pause"]).success();
     eventually("the page shows the pause", || {
-        text(&browser, "#rollout-state").contains("Paused")
+        browser.text("#rollout-state").contains("Paused")
     })
     .await;
     hub.fleetctl(&["rollout", "resume"]).success();
     eventually("the page shows the resume", || {
-        text(&browser, "#rollout-state").contains("Progressing")
+        browser.text("#rollout-state").contains("Progressing")
     })
     .await;
     assert_eq!(browser.script("return window.notReloaded === true;"), true);
-    screenshot(&browser, "dashboard-rollout.png");
+    browser.screenshot_if_asked("dashboard-rollout.png");
 
     // Promote by click, confirmed: the wave proceeds.
     browser.click("button[data-action='promote']");
     browser.accept_dialog();
     eventually("the dashboard reports the promote sent", || {
-        let status = text(&browser, "#live");
+        let status = browser.text("#live");
         assert!(
             !status.starts_with("refused") && !status.starts_with("failed"),
             "{status}"
@@ -309,8 +239,8 @@ async fn the_dashboard_shows_the_fleet_follows_a_rollout_and_promotes_on_click()
     })
     .await;
     eventually("the page shows it", || {
-        text(&browser, "#rollout-state").contains("Succeeded")
-            && text(&browser, production).contains("Succeeded")
+        browser.text("#rollout-state").contains("Succeeded")
+            && browser.text(production).contains("Succeeded")
     })
     .await;
     assert_eq!(browser.script("return window.notReloaded === true;"), true);

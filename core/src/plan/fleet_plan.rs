@@ -31,6 +31,9 @@ pub struct WaveChanges {
     pub changed: Vec<ClusterChange>,
     /// How many clusters of the wave do not change.
     pub unchanged: usize,
+    /// Those clusters, by name.
+    #[serde(rename = "unchangedClusters")]
+    pub unchanged_clusters: Vec<String>,
 }
 
 /// The fleet-wide preview between two revisions.
@@ -51,6 +54,12 @@ impl FleetPlan {
     /// Compares every cluster of `new` with its state in `old`. Fails with
     /// the new revision's render errors: such a revision is never rolled out.
     pub fn compute(old: &Renderer, new: &Renderer) -> Result<Self, Diagnostics> {
+        Self::compute_from(Some(old), new)
+    }
+
+    /// Like [`Self::compute`]; with no `old` revision every cluster of
+    /// `new` is new (every object is added).
+    pub fn compute_from(old: Option<&Renderer>, new: &Renderer) -> Result<Self, Diagnostics> {
         let new_renders = new.render_all();
         let problems = Diagnostics(
             new_renders
@@ -62,13 +71,13 @@ impl FleetPlan {
         if !problems.is_empty() {
             return Err(problems.sorted());
         }
-        let old_renders = old.render_all();
+        let old_renders = old.map(Renderer::render_all).unwrap_or_default();
         let new_repository = new.repository();
         let plan = WavePlan::assign(&new_repository.fleet.spec, &new_repository.clusters);
         let mut waves = Vec::new();
         for wave in &plan.waves {
             let mut changed = Vec::new();
-            let mut unchanged = 0;
+            let mut unchanged_clusters = Vec::new();
             for cluster in &wave.clusters {
                 let Some(Ok(new_render)) = new_renders.get(cluster) else {
                     continue;
@@ -77,7 +86,7 @@ impl FleetPlan {
                     .get(cluster)
                     .and_then(|result| result.as_ref().ok());
                 if old_render.is_some_and(|old_render| old_render.digest == new_render.digest) {
-                    unchanged += 1;
+                    unchanged_clusters.push(cluster.clone());
                     continue;
                 }
                 changed.push(ClusterChange {
@@ -90,7 +99,8 @@ impl FleetPlan {
             waves.push(WaveChanges {
                 wave: wave.name.clone(),
                 changed,
-                unchanged,
+                unchanged: unchanged_clusters.len(),
+                unchanged_clusters,
             });
         }
         let removed_clusters = old_renders
@@ -110,7 +120,7 @@ impl FleetPlan {
                 .map_or_else(|| snapshot.description().to_owned(), str::to_owned)
         };
         Ok(Self {
-            from: revision(old),
+            from: old.map(revision).unwrap_or_default(),
             to: revision(new),
             waves,
             removed_clusters,

@@ -6,11 +6,11 @@ use std::collections::BTreeSet;
 
 use fleet_proto::admin_service_server::AdminService;
 use fleet_proto::{
-    AuditEntry, AuditLogRequest, AuditLogResponse, ClusterSummary, CreateTokenRequest,
-    CreateTokenResponse, Health, ListClustersRequest, ListClustersResponse, ListRevisionsRequest,
-    ListRevisionsResponse, RefreshRequest, RefreshResponse, RevisionSummary, RevokeClusterRequest,
-    RevokeClusterResponse, RolloutActionRequest, RolloutActionResponse, RolloutHistoryRequest,
-    RolloutHistoryResponse, RolloutStatusRequest, RolloutStatusResponse,
+    AuditEntry, AuditLogRequest, AuditLogResponse, CreateTokenRequest, CreateTokenResponse,
+    ListClustersRequest, ListClustersResponse, ListRevisionsRequest, ListRevisionsResponse,
+    RefreshRequest, RefreshResponse, RevisionSummary, RevokeClusterRequest, RevokeClusterResponse,
+    RolloutActionRequest, RolloutActionResponse, RolloutHistoryRequest, RolloutHistoryResponse,
+    RolloutStatusRequest, RolloutStatusResponse,
 };
 use fleet_proto::{
     CreateUserRequest, CreateUserResponse, HoldClusterRequest, HoldClusterResponse,
@@ -20,20 +20,22 @@ use fleet_proto::{
     RenewUserResponse, RevokeUserRequest, RevokeUserResponse, SetNotificationTargetRequest,
     SetNotificationTargetResponse, WhoAmIRequest, WhoAmIResponse,
 };
+use fleet_proto::{
+    GetClusterRequest, GetClusterResponse, GetRevisionPlanRequest, GetRevisionPlanResponse,
+    WatchFleetRequest,
+};
 use tonic::{Request, Response, Status};
 use tracing::info;
 
 use super::authorization::{Action, Caller, Refused, refuse, require};
+use super::cluster_detail::{cluster_summary, declared_clusters, latest_renderer};
 use super::context::ApiContext;
 use super::token_lifetime::token_lifetime;
 use crate::clock::now_ms;
 use crate::git::SyncOutcome;
 use crate::pki::SecretToken;
 use crate::rollout::RolloutView;
-use crate::state::{
-    ClusterHold, Command, CommandResult, Connection, FleetState, HealthState, OperatorAction,
-    RevisionVerdict,
-};
+use crate::state::{Command, CommandResult, OperatorAction, RevisionVerdict};
 
 /// Longest bootstrap token lifetime an operator may ask for.
 const MAX_TOKEN_TTL_SECONDS: u64 = 7 * 24 * 3600;
@@ -44,24 +46,19 @@ const MAX_HOLD_REASON_BYTES: usize = 1024;
 /// The operator-facing gRPC service.
 pub struct AdminApi {
     context: ApiContext,
+    watches: super::fleet_watch::FleetWatch,
 }
 
 impl AdminApi {
     /// The service over `context`.
     pub fn new(context: ApiContext) -> Self {
-        Self { context }
+        let watches =
+            super::fleet_watch::FleetWatch::new(context.config.dashboard.max_watch_streams);
+        Self { context, watches }
     }
 
     fn declared_clusters(&self) -> BTreeSet<String> {
         self.context.store.read(declared_clusters)
-    }
-}
-
-/// The clusters of the latest valid revision.
-fn declared_clusters(state: &FleetState) -> BTreeSet<String> {
-    match state.latest_valid_revision().map(|record| &record.verdict) {
-        Some(RevisionVerdict::Valid { digests }) => digests.keys().cloned().collect(),
-        _ => BTreeSet::new(),
     }
 }
 
@@ -127,63 +124,14 @@ impl AdminService for AdminApi {
         request: Request<ListClustersRequest>,
     ) -> Result<Response<ListClustersResponse>, Status> {
         require(&self.context, &request, Action::Read).await?;
-        let latest = self.context.store.read(|state| {
-            state
-                .latest_valid_revision()
-                .map(|record| record.revision.clone())
-        });
-        let repository = match latest {
-            Some(revision) => {
-                let cache = self.context.desired.clone();
-                tokio::task::spawn_blocking(move || cache.renderer(&revision))
-                    .await
-                    .map_err(|error| Status::internal(error.to_string()))?
-                    .ok()
-            }
-            None => None,
-        };
+        let repository = latest_renderer(&self.context).await?;
         let declared = self.declared_clusters();
-        let sessions = &self.context.sessions;
-        let now = now_ms();
-        let stale_after_ms = self.context.config.presence.stale_after_ms();
         let clusters = self.context.store.read(|state| {
             let names: BTreeSet<&String> = declared.iter().chain(state.clusters.keys()).collect();
             names
                 .into_iter()
                 .map(|name| {
-                    let record = state.clusters.get(name).cloned().unwrap_or_default();
-                    let status = record.status.clone().unwrap_or_default();
-                    let declared_cluster = repository
-                        .as_ref()
-                        .and_then(|renderer| renderer.repository().clusters.get(name));
-                    ClusterSummary {
-                        name: name.clone(),
-                        environment: declared_cluster
-                            .map(|cluster| cluster.spec.environment.clone())
-                            .unwrap_or_default(),
-                        labels: declared_cluster
-                            .map(|cluster| cluster.labels.clone().into_iter().collect())
-                            .unwrap_or_default(),
-                        declared: declared.contains(name),
-                        enrolled: !record.agents.is_empty(),
-                        revoked: record.revoked,
-                        // Here, or on any node as the replicated records say.
-                        connected: sessions.is_connected(name)
-                            || matches!(
-                                state.connection(name, now, stale_after_ms),
-                                Connection::Connected { .. }
-                            ),
-                        target_revision: record.target_revision.clone(),
-                        target_digest: record.target_digest.clone(),
-                        applied_revision: status.applied_revision.clone(),
-                        applied_digest: status.applied_digest.clone(),
-                        health: wire_health(record.status.as_ref().map(|status| status.health))
-                            as i32,
-                        drift_count: status.drift_count,
-                        last_seen_ms: record.last_report_ms.unwrap_or(0),
-                        message: status.message.clone(),
-                        hold: state.hold_of(name).map(ClusterHold::describe),
-                    }
+                    cluster_summary(state, name, &declared, repository.as_deref(), &self.context)
                 })
                 .collect()
         });
@@ -504,6 +452,30 @@ impl AdminService for AdminApi {
         }))
     }
 
+    async fn get_cluster(
+        &self,
+        request: Request<GetClusterRequest>,
+    ) -> Result<Response<GetClusterResponse>, Status> {
+        super::cluster_detail::get_cluster(&self.context, request).await
+    }
+
+    async fn get_revision_plan(
+        &self,
+        request: Request<GetRevisionPlanRequest>,
+    ) -> Result<Response<GetRevisionPlanResponse>, Status> {
+        super::revision_plan::get_revision_plan(&self.context, request).await
+    }
+
+    type WatchFleetStream = super::fleet_watch::FleetChanges;
+
+    async fn watch_fleet(
+        &self,
+        request: Request<WatchFleetRequest>,
+    ) -> Result<Response<Self::WatchFleetStream>, Status> {
+        require(&self.context, &request, Action::Read).await?;
+        Ok(Response::new(self.watches.open(&self.context)?))
+    }
+
     async fn hold_cluster(
         &self,
         request: Request<HoldClusterRequest>,
@@ -668,17 +640,5 @@ impl AdminApi {
                 .or_else(|| state.rollouts.last())
                 .map(|rollout| RolloutView::of(state, rollout, now).to_wire())
         })
-    }
-}
-
-/// A cluster's last reported health on the wire; unknown before its first
-/// report.
-fn wire_health(health: Option<HealthState>) -> Health {
-    match health {
-        None | Some(HealthState::Unknown) => Health::Unknown,
-        Some(HealthState::Healthy) => Health::Healthy,
-        Some(HealthState::Progressing) => Health::Progressing,
-        Some(HealthState::Degraded) => Health::Degraded,
-        Some(HealthState::Missing) => Health::Missing,
     }
 }

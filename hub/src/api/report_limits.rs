@@ -22,6 +22,10 @@ pub const MAX_ENTRY_BYTES: usize = 1024 * 1024;
 pub const MAX_DRIFT_EVENTS_LOGGED: usize = 20;
 /// Longest name (app, kind, namespace, object) logged from a drift event.
 pub const MAX_LOGGED_NAME_BYTES: usize = 256;
+/// Longest name (app, group, kind, namespace, object) kept in a cluster's
+/// drift history; a drift report adds at most `dashboard.driftHistory`
+/// events (its last ones), so a history entry stays a few KiB per event.
+pub const MAX_DRIFT_NAME_BYTES: usize = 256;
 /// What an app's fields besides its texts cost in the JSON encoding.
 pub const APP_OVERHEAD_BYTES: usize = 96;
 

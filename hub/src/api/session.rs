@@ -11,7 +11,9 @@ use tonic::{Code, Status, Streaming};
 use tracing::{Instrument, debug, info, info_span, warn};
 
 use super::context::ApiContext;
-use super::report_limits::{MAX_DRIFT_EVENTS_LOGGED, MAX_LOGGED_NAME_BYTES, capped_text};
+use super::report_limits::{
+    MAX_DRIFT_EVENTS_LOGGED, MAX_DRIFT_NAME_BYTES, MAX_LOGGED_NAME_BYTES, capped_text,
+};
 use super::status::cluster_status;
 use super::targets::ClusterTarget;
 
@@ -240,6 +242,32 @@ fn notify_reverted_drift(context: &ApiContext, cluster: &str, events: &[fleet_pr
     });
 }
 
+/// A drift report's events as kept in the cluster's history: its last
+/// `kept` events, names cleaned and cut, no diff.
+fn drift_records(
+    events: &[fleet_proto::DriftEvent],
+    kept: u32,
+    at_ms: u64,
+) -> Vec<crate::state::DriftRecord> {
+    let name = |text: &str| capped_text(text, MAX_DRIFT_NAME_BYTES);
+    let kept = usize::try_from(kept).unwrap_or(usize::MAX);
+    events[events.len().saturating_sub(kept)..]
+        .iter()
+        .map(|event| {
+            let object = event.object.clone().unwrap_or_default();
+            crate::state::DriftRecord {
+                at_ms,
+                app: name(&event.app),
+                group: name(&object.group),
+                kind: name(&object.kind),
+                namespace: name(&object.namespace),
+                name: name(&object.name),
+                reverted: event.reverted,
+            }
+        })
+        .collect()
+}
+
 async fn receive(context: &ApiContext, cluster: &str, message: AgentMessage) -> Result<(), Status> {
     match message.kind {
         Some(agent_message::Kind::Status(report)) => {
@@ -285,6 +313,18 @@ async fn receive(context: &ApiContext, cluster: &str, message: AgentMessage) -> 
                 );
             }
             notify_reverted_drift(context, cluster, &report.events);
+            let events = drift_records(
+                &report.events,
+                context.config.dashboard.drift_history,
+                crate::clock::now_ms(),
+            );
+            context
+                .statuses
+                .submit_drift(cluster, events)
+                .await
+                .map_err(|error| {
+                    Status::unavailable(format!("the hub could not record the drift: {error}"))
+                })?;
         }
         Some(agent_message::Kind::Hello(_)) => {
             return Err(Status::invalid_argument(
@@ -294,4 +334,41 @@ async fn receive(context: &ApiContext, cluster: &str, message: AgentMessage) -> 
         None => {}
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use fleet_proto::{DriftEvent, ObjectRef};
+
+    use super::*;
+
+    #[test]
+    fn a_hostile_drift_report_keeps_its_last_events_with_cleaned_short_names_and_no_diff() {
+        let events: Vec<DriftEvent> = (0..10_000)
+            .map(|index| DriftEvent {
+                app: format!("app-{index}"),
+                object: Some(ObjectRef {
+                    group: "\u{1}".repeat(100_000),
+                    kind: "ConfigMap".into(),
+                    namespace: "n".repeat(100_000),
+                    name: format!("object-{index}"),
+                }),
+                diff: "secret value".repeat(1_000),
+                reverted: index % 2 == 0,
+            })
+            .collect();
+        let records = drift_records(&events, 50, 7);
+        assert_eq!(records.len(), 50);
+        assert_eq!(records[0].name, "object-9950", "the last events are kept");
+        assert_eq!(records[49].name, "object-9999");
+        for record in &records {
+            assert!(record.group.len() <= MAX_DRIFT_NAME_BYTES);
+            assert!(record.namespace.len() <= MAX_DRIFT_NAME_BYTES);
+            assert!(!record.group.contains('\u{1}'));
+            assert_eq!(record.at_ms, 7);
+        }
+        let json = serde_json::to_string(&records).unwrap();
+        assert!(!json.contains("secret value"), "no diff is kept");
+        assert!(json.len() < 50 * 1024, "{} bytes", json.len());
+    }
 }

@@ -10,6 +10,11 @@
 //! encoding exceeds [`MAX_ENTRY_BYTES`] (each status is already capped by
 //! [`super::status::cluster_status`]), since an oversized AppendEntries
 //! would stall replication and force elections.
+//!
+//! Drift events take the same path: a session hands a report's events (names
+//! only, capped) here, and they join the next entry; applying it appends
+//! them to the cluster's history and trims it to the `dashboard.driftHistory`
+//! this node carries in the entry.
 
 use std::collections::HashMap;
 
@@ -18,7 +23,7 @@ use tracing::warn;
 
 use super::report_limits::MAX_ENTRY_BYTES;
 use crate::clock::now_ms;
-use crate::state::{ClusterStatus, Command, StatusUpdate};
+use crate::state::{ClusterStatus, Command, DriftRecord, DriftUpdate, StatusUpdate};
 use crate::store::FleetStore;
 
 /// Reports waiting for a write, across all sessions of a node.
@@ -28,8 +33,21 @@ const MAX_BATCH: usize = 1024;
 
 struct Pending {
     cluster: String,
-    status: ClusterStatus,
+    report: Report,
     written: oneshot::Sender<Result<(), String>>,
+}
+
+/// What a session hands over: a changed status, or drift events.
+enum Report {
+    Status(ClusterStatus),
+    Drift(Vec<DriftRecord>),
+}
+
+/// One part of an entry, measured for the size split.
+#[derive(serde::Serialize)]
+enum Part {
+    Status(StatusUpdate),
+    Drift(DriftUpdate),
 }
 
 /// What waits in the queue: a report, or a flush that resolves once every
@@ -46,28 +64,41 @@ pub struct StatusBatcher {
 }
 
 impl StatusBatcher {
-    /// Starts the writer task over `store`.
-    pub fn start(store: FleetStore) -> Self {
-        let (batcher, writer) = Self::new(store);
-        tokio::spawn(writer);
-        batcher
-    }
-
     /// The batcher and its writer task, for the caller to spawn (and
-    /// supervise: the batcher is dead once the writer ends).
-    pub fn new(store: FleetStore) -> (Self, impl std::future::Future<Output = ()> + Send) {
+    /// supervise: the batcher is dead once the writer ends). Entries keep
+    /// `drift_kept` drift events per cluster.
+    pub fn new(
+        store: FleetStore,
+        drift_kept: u32,
+    ) -> (Self, impl std::future::Future<Output = ()> + Send) {
         let (queue, receiver) = mpsc::channel(QUEUE);
-        (Self { queue }, write_batches(store, receiver))
+        (Self { queue }, write_batches(store, receiver, drift_kept))
     }
 
     /// Records `cluster`'s new status; resolves once it is committed, with
     /// the reason when the hub could not write it.
     pub async fn submit(&self, cluster: &str, status: ClusterStatus) -> Result<(), String> {
+        self.queue_report(cluster, Report::Status(status)).await
+    }
+
+    /// Adds drift events to `cluster`'s history; resolves once committed.
+    pub async fn submit_drift(
+        &self,
+        cluster: &str,
+        events: Vec<DriftRecord>,
+    ) -> Result<(), String> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        self.queue_report(cluster, Report::Drift(events)).await
+    }
+
+    async fn queue_report(&self, cluster: &str, report: Report) -> Result<(), String> {
         let (written, outcome) = oneshot::channel();
         self.queue
             .send(Queued::Report(Pending {
                 cluster: cluster.to_owned(),
-                status,
+                report,
                 written,
             }))
             .await
@@ -89,7 +120,7 @@ impl StatusBatcher {
     }
 }
 
-async fn write_batches(store: FleetStore, mut receiver: mpsc::Receiver<Queued>) {
+async fn write_batches(store: FleetStore, mut receiver: mpsc::Receiver<Queued>, drift_kept: u32) {
     let mut queued = Vec::with_capacity(MAX_BATCH);
     let mut batch = Vec::with_capacity(MAX_BATCH);
     let mut flushes = Vec::new();
@@ -106,28 +137,62 @@ async fn write_batches(store: FleetStore, mut receiver: mpsc::Receiver<Queued>) 
             }
             continue;
         }
-        // The latest report of a cluster wins within a batch.
+        // The latest status of a cluster wins within a batch; its drift
+        // events are all kept, in order.
         let mut position: HashMap<&str, usize> = HashMap::new();
+        let mut drift_position: HashMap<&str, usize> = HashMap::new();
         let mut updates: Vec<StatusUpdate> = Vec::with_capacity(batch.len());
+        let mut drift: Vec<DriftUpdate> = Vec::new();
         for pending in &batch {
-            let update = StatusUpdate {
-                cluster: pending.cluster.clone(),
-                status: pending.status.clone(),
-            };
-            match position.get(pending.cluster.as_str()) {
-                Some(&index) => updates[index] = update,
-                None => {
-                    position.insert(&pending.cluster, updates.len());
-                    updates.push(update);
+            match &pending.report {
+                Report::Status(status) => {
+                    let update = StatusUpdate {
+                        cluster: pending.cluster.clone(),
+                        status: status.clone(),
+                    };
+                    match position.get(pending.cluster.as_str()) {
+                        Some(&index) => updates[index] = update,
+                        None => {
+                            position.insert(&pending.cluster, updates.len());
+                            updates.push(update);
+                        }
+                    }
                 }
+                Report::Drift(events) => match drift_position.get(pending.cluster.as_str()) {
+                    Some(&index) => drift[index].events.extend(events.iter().cloned()),
+                    None => {
+                        drift_position.insert(&pending.cluster, drift.len());
+                        drift.push(DriftUpdate {
+                            cluster: pending.cluster.clone(),
+                            events: events.clone(),
+                        });
+                    }
+                },
             }
         }
+        let parts = updates
+            .into_iter()
+            .map(Part::Status)
+            .chain(drift.into_iter().map(Part::Drift))
+            .collect();
         let mut outcome = Ok(());
-        for entry in split_by_size(updates, MAX_ENTRY_BYTES) {
+        for entry in split_by_size(parts, MAX_ENTRY_BYTES) {
+            let (updates, drift) = entry.into_iter().fold(
+                (Vec::new(), Vec::new()),
+                |(mut updates, mut drift), part| {
+                    match part {
+                        Part::Status(update) => updates.push(update),
+                        Part::Drift(update) => drift.push(update),
+                    }
+                    (updates, drift)
+                },
+            );
             let written = store
                 .write(Command::ReportStatuses {
-                    updates: entry,
+                    updates,
                     at_ms: now_ms(),
+                    drift,
+                    drift_kept,
                 })
                 .await
                 .map(|_| ())
@@ -150,9 +215,9 @@ async fn write_batches(store: FleetStore, mut receiver: mpsc::Receiver<Queued>) 
 
 /// Splits `updates` into runs whose JSON encodings add up to at most
 /// `limit` bytes (a single update over the limit goes alone).
-fn split_by_size(updates: Vec<StatusUpdate>, limit: usize) -> Vec<Vec<StatusUpdate>> {
-    let mut entries: Vec<Vec<StatusUpdate>> = Vec::new();
-    let mut current: Vec<StatusUpdate> = Vec::new();
+fn split_by_size<T: serde::Serialize>(updates: Vec<T>, limit: usize) -> Vec<Vec<T>> {
+    let mut entries: Vec<Vec<T>> = Vec::new();
+    let mut current: Vec<T> = Vec::new();
     let mut current_bytes = 0;
     for update in updates {
         // An encoding failure cannot happen for these plain records; count
@@ -194,6 +259,8 @@ mod tests {
             let command = Command::ReportStatuses {
                 updates: entry.clone(),
                 at_ms: 1,
+                drift: Vec::new(),
+                drift_kept: 50,
             };
             let bytes = serde_json::to_vec(&command).unwrap().len();
             assert!(bytes <= MAX_ENTRY_BYTES + 64, "an entry of {bytes} bytes");

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::gates::GateOutcome;
 use super::notifications::{DeliveryOutcome, NotificationEvent, NotificationTarget};
 use super::presence::{DisconnectedCluster, SessionChange};
-use super::records::{ClusterStatus, RevisionVerdict};
+use super::records::{ClusterStatus, DriftRecord, RevisionVerdict};
 use super::rollout::{OperatorAction, RolloutPlan, RolloutState, WaveState};
 
 /// One change to the fleet state. Carries its own timestamps so that applying
@@ -126,12 +126,21 @@ pub enum Command {
         /// When (Unix milliseconds).
         at_ms: u64,
     },
-    /// Several agents' statuses changed (written in batches by the sessions).
+    /// Several agents' statuses changed (written in batches by the sessions),
+    /// and drift they reported.
     ReportStatuses {
         /// One update per cluster.
         updates: Vec<StatusUpdate>,
         /// When (Unix milliseconds).
         at_ms: u64,
+        /// Drift events to add to the clusters' histories.
+        #[serde(default)]
+        drift: Vec<DriftUpdate>,
+        /// Drift events kept per cluster after adding these (the writing
+        /// node's `dashboard.driftHistory`; carried so applying reads no
+        /// setting).
+        #[serde(default)]
+        drift_kept: u32,
     },
     /// An operator revoked a cluster's certificates.
     RevokeCluster {
@@ -411,6 +420,15 @@ pub struct StatusUpdate {
     pub cluster: String,
     /// The new status.
     pub status: ClusterStatus,
+}
+
+/// One cluster's new drift events inside [`Command::ReportStatuses`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DriftUpdate {
+    /// Cluster name.
+    pub cluster: String,
+    /// Its events, oldest first.
+    pub events: Vec<DriftRecord>,
 }
 
 /// What applying a command produced.

@@ -117,7 +117,12 @@ impl FleetState {
                 status,
                 at_ms,
             } => self.report_status(cluster, status, *at_ms),
-            Command::ReportStatuses { updates, at_ms } => {
+            Command::ReportStatuses {
+                updates,
+                at_ms,
+                drift,
+                drift_kept,
+            } => {
                 let mut result = CommandResult::Unchanged;
                 for update in updates {
                     if self.report_status(&update.cluster, &update.status, *at_ms)
@@ -125,6 +130,10 @@ impl FleetState {
                     {
                         result = CommandResult::Applied;
                     }
+                }
+                for update in drift {
+                    self.record_drift(update, *drift_kept);
+                    result = CommandResult::Applied;
                 }
                 result
             }
@@ -359,6 +368,16 @@ impl FleetState {
         }
         record.status = Some(status.clone());
         CommandResult::Applied
+    }
+
+    /// Adds a cluster's drift events to its history and keeps the newest
+    /// `kept`.
+    fn record_drift(&mut self, update: &super::command::DriftUpdate, kept: u32) {
+        let record = self.clusters.entry(update.cluster.clone()).or_default();
+        record.drift_history.extend(update.events.iter().cloned());
+        let kept = usize::try_from(kept).unwrap_or(usize::MAX);
+        let excess = record.drift_history.len().saturating_sub(kept);
+        record.drift_history.drain(..excess);
     }
 
     fn enroll(
@@ -610,6 +629,41 @@ mod tests {
             CommandResult::Unchanged
         );
         assert_eq!(state.latest_valid_revision().unwrap().revision, "r3");
+    }
+
+    #[test]
+    fn drift_history_keeps_the_newest_events_the_entry_names() {
+        let mut state = FleetState::default();
+        let event = |name: &str| super::super::records::DriftRecord {
+            at_ms: 1,
+            app: "web".into(),
+            kind: "ConfigMap".into(),
+            name: name.into(),
+            reverted: true,
+            ..Default::default()
+        };
+        let report = |names: &[&str], kept: u32| Command::ReportStatuses {
+            updates: Vec::new(),
+            at_ms: 1,
+            drift: vec![super::super::command::DriftUpdate {
+                cluster: "a".into(),
+                events: names.iter().map(|name| event(name)).collect(),
+            }],
+            drift_kept: kept,
+        };
+        assert_eq!(
+            state.apply(&report(&["one", "two"], 3)),
+            CommandResult::Applied
+        );
+        state.apply(&report(&["three", "four"], 3));
+        let names: Vec<&str> = state.clusters["a"]
+            .drift_history
+            .iter()
+            .map(|event| event.name.as_str())
+            .collect();
+        assert_eq!(names, ["two", "three", "four"], "oldest dropped first");
+        state.apply(&report(&["five"], 1));
+        assert_eq!(state.clusters["a"].drift_history, [event("five")]);
     }
 
     #[test]

@@ -21,7 +21,7 @@ mod rollout;
 pub mod rollout_transitions;
 mod users;
 
-pub use command::{Command, CommandResult, Refusal, StatusUpdate};
+pub use command::{Command, CommandResult, DriftUpdate, Refusal, StatusUpdate};
 pub use fleet_state::FleetState;
 pub use gates::{GateOutcome, GateRecord, WaveGate};
 pub use holds::ClusterHold;
@@ -34,8 +34,8 @@ pub use presence::{
     ClusterPresence, Connection, DisconnectedCluster, NodeHeartbeat, PresenceState, SessionChange,
 };
 pub use records::{
-    AgentRecord, AppStatusRecord, AuditEntry, ClusterRecord, ClusterStatus, HealthState,
-    RevisionRecord, RevisionVerdict, TokenRecord,
+    AgentRecord, AppStatusRecord, AuditEntry, ClusterRecord, ClusterStatus, DriftRecord,
+    HealthState, RevisionRecord, RevisionVerdict, TokenRecord,
 };
 pub use retention::RetentionLimits;
 pub use rollout::{

@@ -121,6 +121,30 @@ pub struct ClusterRecord {
     pub status: Option<ClusterStatus>,
     /// When the agent last reported (Unix milliseconds).
     pub last_report_ms: Option<u64>,
+    /// Its latest drift events, oldest first (at most the
+    /// `dashboard.driftHistory` the writing node had set).
+    #[serde(default)]
+    pub drift_history: Vec<DriftRecord>,
+}
+
+/// One drift event an agent reported: which object, and whether it was put
+/// back. Names only — no diff and no values.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DriftRecord {
+    /// When the hub received it (Unix milliseconds).
+    pub at_ms: u64,
+    /// The app the object belongs to.
+    pub app: String,
+    /// API group of the object (empty for the core group).
+    pub group: String,
+    /// Kind of the object.
+    pub kind: String,
+    /// Namespace of the object (empty for cluster-scoped ones).
+    pub namespace: String,
+    /// Name of the object.
+    pub name: String,
+    /// The agent reverted it (selfHeal).
+    pub reverted: bool,
 }
 
 /// One operator action, kept within the audit retention limits.

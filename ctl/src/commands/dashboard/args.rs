@@ -19,7 +19,9 @@ pub struct DashboardArgs {
     /// Do not open a browser.
     #[arg(long)]
     pub no_open: bool,
-    /// How often each open page asks the hub for news.
+    /// How long an open page waits before following the hub's changes
+    /// again when its change stream ended (the hub node stopped, the
+    /// network failed). Pages are re-read on each change, never on a timer.
     #[arg(long, default_value = "2s", value_parser = FleetDuration::parse)]
-    pub refresh: FleetDuration,
+    pub reconnect: FleetDuration,
 }

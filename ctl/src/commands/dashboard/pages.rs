@@ -14,7 +14,8 @@ use super::html::{badge, escape, when};
 /// The hub client every page uses.
 pub type Client = AdminServiceClient<Channel>;
 
-fn health_name(health: i32) -> &'static str {
+/// The word for a wire health value.
+pub fn health_name(health: i32) -> &'static str {
     match Health::try_from(health).unwrap_or(Health::Unknown) {
         Health::Healthy => "Healthy",
         Health::Progressing => "Progressing",
@@ -80,7 +81,7 @@ pub async fn fleet(client: &mut Client) -> Result<String, Status> {
 }
 
 /// (cluster, wave) of the current rollout.
-async fn wave_membership(client: &mut Client) -> Result<Vec<(String, String)>, Status> {
+pub async fn wave_membership(client: &mut Client) -> Result<Vec<(String, String)>, Status> {
     let rollout = client
         .rollout_status(RolloutStatusRequest {})
         .await?
@@ -261,8 +262,9 @@ pub async fn revisions(client: &mut Client) -> Result<String, Status> {
             .map(|error| format!("<li><code>{}</code></li>", escape(error)))
             .collect();
         rows.push_str(&format!(
-            "<tr><td><code>{revision}</code></td><td>{summary}</td><td>{when}</td><td>{verdict}</td><td>{clusters}</td><td><ul class=\"failures\">{errors}</ul></td></tr>",
+            "<tr><td><a href=\"/revisions/{full}\"><code>{revision}</code></a></td><td>{summary}</td><td>{when}</td><td>{verdict}</td><td>{clusters}</td><td><ul class=\"failures\">{errors}</ul></td></tr>",
             revision = short(&revision.revision),
+            full = escape(&revision.revision),
             summary = escape(&revision.summary),
             when = escape(&when(revision.observed_at_ms)),
             verdict = badge(if revision.valid { "Valid" } else { "Invalid" }),
@@ -270,68 +272,10 @@ pub async fn revisions(client: &mut Client) -> Result<String, Status> {
         ));
     }
     Ok(format!(
-        "<h1>Revisions</h1><p>Tracked branch: <code>{branch}</code>. The plan per wave of a revision: <code>fleetctl plan</code>.</p>\
+        "<h1>Revisions</h1><p>Tracked branch: <code>{branch}</code>. Open a revision for its plan per wave.</p>\
 <table><thead><tr><th scope=\"col\">Revision</th><th scope=\"col\">Summary</th><th scope=\"col\">Observed</th>\
 <th scope=\"col\">Verdict</th><th scope=\"col\">Clusters</th><th scope=\"col\">Errors</th></tr></thead><tbody>{rows}</tbody></table>",
         branch = escape(&answer.tracked_branch),
-    ))
-}
-
-/// One cluster: its record and its part in the current rollout.
-pub async fn cluster(client: &mut Client, name: &str) -> Result<String, Status> {
-    let clusters = client
-        .list_clusters(ListClustersRequest {})
-        .await?
-        .into_inner()
-        .clusters;
-    let Some(cluster) = clusters.into_iter().find(|cluster| cluster.name == name) else {
-        return Ok(format!(
-            "<h1>Cluster {}</h1><p>The hub does not know this cluster.</p>",
-            escape(name)
-        ));
-    };
-    let wave = wave_membership(client)
-        .await?
-        .into_iter()
-        .find(|(member, _)| *member == cluster.name)
-        .map(|(_, wave)| wave)
-        .unwrap_or_default();
-    let labels: Vec<String> = cluster
-        .labels
-        .iter()
-        .map(|(key, value)| format!("{key}={value}"))
-        .collect();
-    let field = |name: &str, value: String| format!("<dt>{name}</dt><dd>{value}</dd>");
-    let fields = [
-        field("Environment", escape(&cluster.environment)),
-        field("Wave", escape(&wave)),
-        field("Labels", escape(&labels.join(" "))),
-        field(
-            "Connected",
-            badge(if cluster.connected { "yes" } else { "no" }),
-        ),
-        field(
-            "Enrolled",
-            badge(if cluster.enrolled { "yes" } else { "no" }),
-        ),
-        field("Revoked", badge(if cluster.revoked { "yes" } else { "no" })),
-        field(
-            "Target revision",
-            format!("<code>{}</code>", escape(&cluster.target_revision)),
-        ),
-        field(
-            "Applied revision",
-            format!("<code>{}</code>", escape(&cluster.applied_revision)),
-        ),
-        field("Health", badge(health_name(cluster.health))),
-        field("Drifted objects", cluster.drift_count.to_string()),
-        field("Last report", escape(&when(cluster.last_seen_ms))),
-        field("Message", escape(&cluster.message)),
-    ];
-    Ok(format!(
-        "<h1>Cluster {}</h1><dl>{}</dl>",
-        escape(&cluster.name),
-        fields.concat()
     ))
 }
 

@@ -1,16 +1,14 @@
-//! The dashboard's HTTP server: pages, the live-update streams, the rollout
+//! The dashboard's HTTP server: pages, the rollout
 //! actions (CSRF token and Origin checked) and the embedded assets.
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{Form, Path, Query, Request, State};
+use axum::extract::{Form, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
-use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use fleet_proto::MAX_MESSAGE_BYTES;
@@ -29,33 +27,38 @@ const SCRIPT: &str = include_str!("assets/app.js");
 const STYLE: &str = include_str!("assets/app.css");
 
 /// What every request shares.
-struct Dashboard {
-    client: Client,
+pub(super) struct Dashboard {
+    pub(super) client: Client,
     /// Per-process token every POST must carry.
     csrf: String,
     /// `host:port` values the Host and Origin headers may name.
     authorities: Vec<String>,
-    refresh: Duration,
+    /// Wait before opening the hub's change stream again after it ended.
+    pub(super) reconnect: Duration,
 }
 
 /// A page of the dashboard.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Page {
+pub(super) enum Page {
     Fleet,
     Rollout,
     Revisions,
     Audit,
     Cluster(String),
+    RevisionPlan(String),
 }
 
 impl Page {
-    fn from_path(path: &str) -> Option<Self> {
+    pub(super) fn from_path(path: &str) -> Option<Self> {
         Some(match path {
             "/" => Page::Fleet,
             "/rollout" => Page::Rollout,
             "/revisions" => Page::Revisions,
             "/audit" => Page::Audit,
-            other => Page::Cluster(other.strip_prefix("/cluster/")?.to_owned()),
+            other => match other.strip_prefix("/cluster/") {
+                Some(name) => Page::Cluster(name.to_owned()),
+                None => Page::RevisionPlan(other.strip_prefix("/revisions/")?.to_owned()),
+            },
         })
     }
 
@@ -66,7 +69,14 @@ impl Page {
             Page::Revisions => "/revisions".to_owned(),
             Page::Audit => "/audit".to_owned(),
             Page::Cluster(name) => format!("/cluster/{name}"),
+            Page::RevisionPlan(revision) => format!("/revisions/{revision}"),
         }
+    }
+
+    /// Whether what the page shows never changes once shown (a revision's
+    /// plan): its stream sends nothing after the page.
+    pub(super) fn settled(&self) -> bool {
+        matches!(self, Page::RevisionPlan(_))
     }
 
     fn title(&self) -> String {
@@ -76,17 +86,21 @@ impl Page {
             Page::Revisions => "Revisions".to_owned(),
             Page::Audit => "Audit".to_owned(),
             Page::Cluster(name) => format!("Cluster {name}"),
+            Page::RevisionPlan(revision) => format!("Revision {revision}"),
         }
     }
 
-    async fn render(&self, dashboard: &Dashboard) -> Result<String, Status> {
+    pub(super) async fn render(&self, dashboard: &Dashboard) -> Result<String, Status> {
         let mut client = dashboard.client.clone();
         match self {
             Page::Fleet => pages::fleet(&mut client).await,
             Page::Rollout => pages::rollout(&mut client, &dashboard.csrf).await,
             Page::Revisions => pages::revisions(&mut client).await,
             Page::Audit => pages::audit(&mut client).await,
-            Page::Cluster(name) => pages::cluster(&mut client, name).await,
+            Page::Cluster(name) => super::cluster_page::cluster(&mut client, name).await,
+            Page::RevisionPlan(revision) => {
+                super::revision_page::revision_plan(&mut client, revision).await
+            }
         }
     }
 }
@@ -114,7 +128,7 @@ pub async fn run(args: &DashboardArgs) -> Result<(), CliError> {
         client,
         csrf,
         authorities: authorities(address),
-        refresh: args.refresh.0.max(Duration::from_millis(200)),
+        reconnect: args.reconnect.0.max(Duration::from_millis(200)),
     });
     let router = Router::new()
         .route("/", get(page))
@@ -122,7 +136,8 @@ pub async fn run(args: &DashboardArgs) -> Result<(), CliError> {
         .route("/revisions", get(page))
         .route("/audit", get(page))
         .route("/cluster/{name}", get(cluster_page))
-        .route("/events", get(events))
+        .route("/revisions/{revision}", get(revision_page))
+        .route("/events", get(super::live::events))
         .route("/actions/rollout", post(rollout_action))
         .route("/assets/app.js", get(script))
         .route("/assets/app.css", get(style))
@@ -219,7 +234,7 @@ fn http_status(status: &Status) -> StatusCode {
 }
 
 /// The hub's refusal as the user sees it (PERMISSION_DENIED as it came).
-fn hub_said(status: &Status) -> String {
+pub(super) fn hub_said(status: &Status) -> String {
     format!("the hub said {:?}: {}", status.code(), status.message())
 }
 
@@ -269,42 +284,11 @@ async fn cluster_page(
     show(&dashboard, Page::Cluster(name)).await
 }
 
-#[derive(Deserialize)]
-struct StreamQuery {
-    page: String,
-}
-
-/// One stream per open page: asks the hub once per interval and sends the
-/// page's main part when it changed.
-async fn events(
+async fn revision_page(
     State(dashboard): State<Arc<Dashboard>>,
-    Query(query): Query<StreamQuery>,
+    Path(revision): Path<String>,
 ) -> Response {
-    let Some(page) = Page::from_path(&query.page) else {
-        return (StatusCode::NOT_FOUND, "no such page").into_response();
-    };
-    let stream = futures::stream::unfold(
-        (dashboard, page, String::new(), true),
-        |(dashboard, page, last, first)| async move {
-            loop {
-                if !first || !last.is_empty() {
-                    tokio::time::sleep(dashboard.refresh).await;
-                }
-                let event = match page.render(&dashboard).await {
-                    Ok(main) if main == last => continue,
-                    Ok(main) => {
-                        let event = Event::default().event("update").data(main.clone());
-                        return Some((Ok::<_, Infallible>(event), (dashboard, page, main, false)));
-                    }
-                    Err(status) => Event::default().event("hub-error").data(hub_said(&status)),
-                };
-                return Some((Ok(event), (dashboard, page, last, false)));
-            }
-        },
-    );
-    Sse::new(stream)
-        .keep_alive(KeepAlive::default())
-        .into_response()
+    show(&dashboard, Page::RevisionPlan(revision)).await
 }
 
 #[derive(Deserialize)]
