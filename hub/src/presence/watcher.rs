@@ -54,6 +54,7 @@ impl DisconnectWatcher {
             let command = Command::ReportDisconnected {
                 clusters,
                 after_ms,
+                stale_after_ms,
                 at_ms: now,
             };
             if let Err(error) = self.store.write(command).await {

@@ -394,6 +394,9 @@ pub enum Command {
         clusters: Vec<DisconnectedCluster>,
         /// The setting, for the event's message (milliseconds).
         after_ms: u64,
+        /// `presence.nodeStaleAfter` (milliseconds): the apply checks
+        /// again that each cluster is still disconnected at `at_ms`.
+        stale_after_ms: u64,
         /// When (Unix milliseconds).
         at_ms: u64,
     },

@@ -312,8 +312,9 @@ impl FleetState {
             Command::ReportDisconnected {
                 clusters,
                 after_ms,
+                stale_after_ms,
                 at_ms,
-            } => self.report_disconnected(clusters, *after_ms, *at_ms),
+            } => self.report_disconnected(clusters, *after_ms, *stale_after_ms, *at_ms),
         }
     }
 

@@ -247,18 +247,18 @@ impl FleetState {
         &mut self,
         clusters: &[DisconnectedCluster],
         after_ms: u64,
+        stale_after_ms: u64,
         at_ms: u64,
     ) -> CommandResult {
         let mut reported = Vec::new();
         for disconnected in clusters {
-            let reconnected_since = self
-                .presence
-                .clusters
-                .get(&disconnected.cluster)
-                .is_some_and(|presence| {
-                    presence.open && presence.since_ms >= disconnected.since_ms
-                });
-            if reconnected_since
+            // An agent that came back after the leader decided is not
+            // reported (its open applied before this command).
+            let still_disconnected = matches!(
+                self.connection(&disconnected.cluster, at_ms, stale_after_ms),
+                Connection::Disconnected { .. }
+            );
+            if !still_disconnected
                 || !self
                     .notifications
                     .disconnected
@@ -385,6 +385,7 @@ mod tests {
             state.apply(&Command::ReportDisconnected {
                 clusters: found.clone(),
                 after_ms: AFTER,
+                stale_after_ms: STALE,
                 at_ms: now_ms,
             });
         }
@@ -491,6 +492,21 @@ mod tests {
     }
 
     #[test]
+    fn a_node_that_dies_right_after_writing_an_open_in_the_same_millisecond_is_reported() {
+        let mut state = fleet();
+        write(&mut state, 2, 200, &[change("a", 1, true, 1_000)], 1_000);
+        write(&mut state, 1, 100, &[], 400_000);
+        assert_eq!(
+            report(&mut state, 400_000),
+            [DisconnectedCluster {
+                cluster: "a".into(),
+                since_ms: 1_000
+            }]
+        );
+        assert_eq!(events(&state).len(), 1, "{:?}", events(&state));
+    }
+
+    #[test]
     fn a_restarted_node_ends_the_sessions_of_its_previous_incarnation() {
         let mut state = fleet();
         write(&mut state, 1, 100, &[change("a", 1, true, 1_000)], 1_000);
@@ -545,6 +561,7 @@ mod tests {
         let result = state.apply(&Command::ReportDisconnected {
             clusters: decided,
             after_ms: AFTER,
+            stale_after_ms: STALE,
             at_ms: 400_200,
         });
         assert_eq!(result, CommandResult::Unchanged);
