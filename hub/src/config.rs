@@ -246,6 +246,7 @@ impl RenderConfig {
                 max_chart_bytes: self.max_chart_bytes,
                 max_index_bytes: self.max_chart_index_bytes,
                 credentials: self.chart_repositories.clone(),
+                recorded: Vec::new(),
             },
         }
     }

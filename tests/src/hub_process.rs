@@ -136,6 +136,12 @@ impl HubProcess {
         std::fs::write(&path, lines.join("\n") + "\n").unwrap();
     }
 
+    /// Sets `render.helm` in hub.yaml (before `start`) to the test venv's
+    /// `helm template` front end ([`crate::tools::helm`]).
+    pub fn use_helm(&self) {
+        self.set_setting("helm", crate::tools::helm().to_str().unwrap());
+    }
+
     /// Starts `fleet-hub serve` and waits until `/readyz` says ready.
     pub fn start(&mut self) {
         let log = std::fs::OpenOptions::new()

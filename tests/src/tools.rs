@@ -24,6 +24,17 @@ pub fn venv_python() -> PathBuf {
     require(venv().join("bin/python"), "python (venv)")
 }
 
+/// The `helm template` front end over the Helm engine in the venv
+/// (`tools/helm-template/helm`): what hubs (`render.helm`) and fleetctl
+/// (`--helm`) started by tests render Helm apps with.
+pub fn helm() -> PathBuf {
+    venv_python();
+    require(
+        workspace().join("tools/helm-template/helm"),
+        "the helm template front end",
+    )
+}
+
 /// `name` from the venv's `bin/`, else from `PATH`.
 pub fn tool(name: &str) -> PathBuf {
     let in_venv = venv().join("bin").join(name);

@@ -38,7 +38,7 @@ use crate::source::{Snapshot, normalize_within};
 use crate::yaml::YamlDocument;
 
 pub use binary::HELM_ENV;
-pub use fetch::{ChartFetchSettings, RepositoryCredential};
+pub use fetch::{ChartDigest, ChartFetchSettings, RenderFetches, RepositoryCredential};
 pub use run::HelmRuns;
 use run::{HelmRun, HelmRunKey, run_template};
 
@@ -94,6 +94,7 @@ pub struct HelmContext<'a> {
 pub fn plan(
     snapshot: &Snapshot,
     settings: &RenderSettings,
+    fetches: &RenderFetches,
     app: &App,
     helm: &HelmSource,
     overlays: Vec<YamlDocument>,
@@ -109,13 +110,19 @@ pub fn plan(
                 )
                 .into());
             };
-            let fetched = fetch::fetch(repository, &helm.chart, version, &settings.chart_fetch)
-                .map_err(|error| {
-                    at(
-                        "/spec/helm/repository",
-                        crate::diagnostic::error_chain(&error),
-                    )
-                })?;
+            let fetched = fetch::fetch(
+                repository,
+                &helm.chart,
+                version,
+                &settings.chart_fetch,
+                fetches,
+            )
+            .map_err(|error| {
+                at(
+                    "/spec/helm/repository",
+                    crate::diagnostic::error_chain(&error),
+                )
+            })?;
             let root = format!(
                 "{}/{}-{version}",
                 repository.trim_end_matches('/'),

@@ -14,7 +14,7 @@ use base64::Engine;
 const MAX_REDIRECTS: usize = 5;
 
 /// A GET that failed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum HttpError {
     /// The URL is not `http://host[:port]/path` or `https://…`.
     #[error("unsupported URL '{0}' (expected http:// or https://)")]

@@ -106,6 +106,7 @@ pub fn fetch(
             ))
         })?
         .to_owned();
+    settings.check_recorded(repository, chart, version, &announced)?;
     let cache = CacheEntry::new(settings, repository, chart, version);
     cache.check_recorded(chart, version, &announced)?;
     if let Some(found) = cache.cached(&announced) {
