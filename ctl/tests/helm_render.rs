@@ -497,3 +497,32 @@ fn a_chart_from_an_oci_registry_renders_like_the_engine() {
         run.stderr
     );
 }
+
+#[test]
+fn one_render_reads_a_repository_index_once_for_every_environment() {
+    let packages = tempfile::tempdir().unwrap();
+    let published = publish(
+        &fixture().join("fleet/apps/podinfo/chart"),
+        packages.path(),
+        None,
+    );
+    let repository = fleet_tests::chart_repository::ChartRepository::start();
+    repository.serve(
+        "podinfo",
+        "6.14.1",
+        &std::fs::read(&published.archive).unwrap(),
+    );
+    // dev and prod (three clusters) both take podinfo from the repository.
+    let fleet = fleet_with_remote_chart(&repository.url, "6.14.1");
+    let cache = tempfile::tempdir().unwrap();
+    let run = fleetctl(&[
+        "validate",
+        "--repo",
+        fleet.path().to_str().unwrap(),
+        "--chart-cache-dir",
+        cache.path().to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(repository.requests("/charts/index.yaml"), 1);
+    assert_eq!(repository.requests("/charts/podinfo-6.14.1.tgz"), 1);
+}
