@@ -17,7 +17,7 @@ fn the_example_fleet_validates() {
     let run = fleetctl(&["validate", "--repo", &examples_path()]).success();
     assert!(
         run.stdout
-            .starts_with("valid: 8 clusters, 3 environments, 4 apps, 4 waves"),
+            .starts_with("valid: 8 clusters, 3 environments, 5 apps, 4 waves"),
         "{}",
         run.stdout
     );

@@ -1,7 +1,9 @@
 //! A Helm chart repository on loopback (`index.yaml` and `.tgz` archives
-//! over HTTP/1.1, one request per connection) that counts the requests it
-//! answers, and `package`, which makes a chart archive with the `tar` CLI
-//! (a `.tgz` of the chart folder, as `helm package` writes it).
+//! over HTTP/1.1 or HTTPS, one request per connection) that counts the
+//! requests it answers; [`TestCa`], a CA made for one test that signs the
+//! HTTPS repository's certificate; and `package`, which makes a chart
+//! archive with the `tar` CLI (a `.tgz` of the chart folder, as `helm
+//! package` writes it).
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -32,8 +34,19 @@ pub struct ChartRepository {
 }
 
 impl ChartRepository {
-    /// Starts serving an empty repository.
+    /// Starts serving an empty repository over plain HTTP.
     pub fn start() -> Self {
+        Self::serve_with(None)
+    }
+
+    /// Starts serving an empty repository over HTTPS, with a certificate
+    /// for 127.0.0.1 signed by `ca`.
+    pub fn start_tls(ca: &TestCa) -> Self {
+        Self::serve_with(Some(ca.server_config()))
+    }
+
+    fn serve_with(tls: Option<Arc<rustls::ServerConfig>>) -> Self {
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let address = listener.local_addr().unwrap();
         let served: Arc<Mutex<Served>> = Arc::default();
@@ -45,14 +58,28 @@ impl ChartRepository {
                     if stop.load(Ordering::Relaxed) {
                         return;
                     }
-                    if let Ok(stream) = stream {
-                        answer(stream, &served);
+                    let Ok(stream) = stream else { continue };
+                    let timeout = Some(std::time::Duration::from_secs(10));
+                    let _ = stream.set_read_timeout(timeout);
+                    let _ = stream.set_write_timeout(timeout);
+                    match &tls {
+                        None => answer(stream, &served),
+                        Some(config) => {
+                            let Ok(connection) = rustls::ServerConnection::new(config.clone())
+                            else {
+                                continue;
+                            };
+                            let mut stream = rustls::StreamOwned::new(connection, stream);
+                            answer(&mut stream, &served);
+                            stream.conn.send_close_notify();
+                            let _ = stream.flush();
+                        }
                     }
                 }
             })
         };
         Self {
-            url: format!("http://{address}/charts"),
+            url: format!("{scheme}://{address}/charts"),
             address,
             served,
             charts: Mutex::default(),
@@ -114,7 +141,7 @@ impl Drop for ChartRepository {
     }
 }
 
-fn answer(mut stream: TcpStream, served: &Mutex<Served>) {
+fn answer(mut stream: impl Read + Write, served: &Mutex<Served>) {
     let mut request = Vec::new();
     let mut buffer = [0u8; 4096];
     while !request.windows(4).any(|window| window == b"\r\n\r\n") {
@@ -164,4 +191,50 @@ pub fn package(chart: &Path) -> Vec<u8> {
         String::from_utf8_lossy(&output.stderr)
     );
     std::fs::read(archive.path()).unwrap()
+}
+
+/// A CA made for one test, and a server certificate for 127.0.0.1 it signed.
+pub struct TestCa {
+    /// The CA certificate, PEM (what a client is told to trust).
+    pub ca_pem: String,
+    server_certificate: rustls::pki_types::CertificateDer<'static>,
+    server_key: Vec<u8>,
+}
+
+impl TestCa {
+    /// A new CA (named `name`) and its server certificate.
+    pub fn generate(name: &str) -> Self {
+        use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, SanType};
+        let ca_key = KeyPair::generate().unwrap();
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.distinguished_name.push(DnType::CommonName, name);
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca_pem = ca_params.self_signed(&ca_key).unwrap().pem();
+        let issuer = Issuer::new(ca_params, ca_key);
+        let server_key = KeyPair::generate().unwrap();
+        let mut server_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        server_params.subject_alt_names =
+            vec![SanType::IpAddress(std::net::IpAddr::from([127, 0, 0, 1]))];
+        let server = server_params.signed_by(&server_key, &issuer).unwrap();
+        Self {
+            ca_pem,
+            server_certificate: server.der().clone(),
+            server_key: server_key.serialize_der(),
+        }
+    }
+
+    fn server_config(&self) -> Arc<rustls::ServerConfig> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let key = rustls::pki_types::PrivateKeyDer::Pkcs8(
+            rustls::pki_types::PrivatePkcs8KeyDer::from(self.server_key.clone()),
+        );
+        Arc::new(
+            rustls::ServerConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .with_no_client_auth()
+                .with_single_cert(vec![self.server_certificate.clone()], key)
+                .unwrap(),
+        )
+    }
 }

@@ -357,7 +357,7 @@ fn tail(text: &str, lines: usize) -> String {
 }
 
 /// Sets the test Raft settings in a node's hub.yaml (`raft.snapshotEvery`,
-/// `raft.logsToKeep`).
+/// `raft.logsToKeep`) and the test Helm front end (`render.helm`).
 fn tune(folder: &Path) {
     let path = folder.join("hub.yaml");
     let text = std::fs::read_to_string(&path).unwrap();
@@ -372,6 +372,7 @@ fn tune(folder: &Path) {
             &format!("logsToKeep: {TEST_LOGS_TO_KEEP}"),
         );
     std::fs::write(&path, text).unwrap();
+    crate::tools::configure_helm(&path);
 }
 
 impl HubCluster {

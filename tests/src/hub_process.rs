@@ -38,7 +38,8 @@ pub struct HubProcess {
 }
 
 impl HubProcess {
-    /// `fleet-hub init` for a hub following `repository_url`.
+    /// `fleet-hub init` for a hub following `repository_url`, rendering
+    /// Helm apps with the test front end ([`crate::tools::configure_helm`]).
     pub fn init(repository_url: &str, poll_interval: &str) -> Self {
         let directory = tempfile::tempdir().unwrap();
         let grpc: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
@@ -68,6 +69,7 @@ impl HubProcess {
             "fleet-hub init: {}",
             String::from_utf8_lossy(&output.stderr)
         );
+        crate::tools::configure_helm(&directory.path().join("hub/hub.yaml"));
         Self {
             directory,
             grpc,
@@ -134,12 +136,6 @@ impl HubProcess {
             .collect();
         assert!(found, "no {key} in hub.yaml:\n{text}");
         std::fs::write(&path, lines.join("\n") + "\n").unwrap();
-    }
-
-    /// Sets `render.helm` in hub.yaml (before `start`) to the test venv's
-    /// `helm template` front end ([`crate::tools::helm`]).
-    pub fn use_helm(&self) {
-        self.set_setting("helm", crate::tools::helm().to_str().unwrap());
     }
 
     /// Starts `fleet-hub serve` and waits until `/readyz` says ready.
@@ -240,6 +236,7 @@ pub fn fleetctl_with_config(fleetconfig: &Path, arguments: &[&str]) -> Run {
     let output = Command::new(binary("fleetctl"))
         .args(arguments)
         .env("FLEETCONFIG", fleetconfig)
+        .env("FLEET_HELM", crate::tools::helm())
         .output()
         .unwrap();
     Run {

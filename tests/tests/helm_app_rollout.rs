@@ -82,7 +82,6 @@ fn a_helm_app_rolls_out_through_the_waves_to_agents_on_fleet_sim() {
     let remote = FleetRemote::with_content(root);
     let first = remote.head();
     let mut hub = HubProcess::init(remote.bare().to_str().unwrap(), "1h");
-    hub.use_helm();
     hub.start();
     let clusters: Vec<(SimCluster, AgentProcess)> = ["edge-1", "edge-2"]
         .iter()

@@ -74,7 +74,6 @@ fn a_chart_republished_with_other_bytes_is_refused_by_a_node_without_it_in_its_c
     let remote = FleetRemote::with_content(root);
     let first = remote.head();
     let mut hub = HubProcess::init(remote.bare().to_str().unwrap(), "1h");
-    hub.use_helm();
     hub.start();
 
     // The verdict records the chart version and the digest of its archive.

@@ -330,7 +330,7 @@ mod tests {
     use std::path::{Path, PathBuf};
     use std::sync::Arc;
 
-    use crate::render::{RenderSettings, Renderer};
+    use crate::render::Renderer;
     use crate::repository::FleetRepository;
     use crate::test_support::directory_with_edits;
 
@@ -338,18 +338,7 @@ mod tests {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
     }
 
-    /// The Helm front end over the engine from PyPI (scripts/test-prereqs).
-    fn settings() -> RenderSettings {
-        let venv_python = workspace().join("target/test-tools/venv/bin/python");
-        assert!(
-            venv_python.is_file(),
-            "run scripts/test-prereqs: it installs the Helm engine these tests render with"
-        );
-        RenderSettings {
-            helm: Some(workspace().join("tools/helm-template/helm")),
-            ..RenderSettings::default()
-        }
-    }
+    use crate::test_support::example_settings as settings;
 
     const CLUSTER: &str = "apiVersion: fleet/v1alpha1\nkind: Cluster\nmetadata:\n  name: NAME\n  \
                            labels:\n    env: ENV\nspec:\n  environment: ENV\n";

@@ -87,6 +87,7 @@ pub fn fetch(
         headers: Vec::new(),
         timeout: settings.timeout,
         limit: settings.max_chart_bytes,
+        ca_file: settings.ca_file.as_deref(),
     }
     .send()
     .map_err(http)?;
@@ -115,6 +116,7 @@ fn read_index(
         headers: Vec::new(),
         timeout: settings.timeout,
         limit: settings.max_index_bytes,
+        ca_file: settings.ca_file.as_deref(),
     }
     .send()
     .map_err(IndexFailure::Http)?;

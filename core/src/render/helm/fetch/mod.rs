@@ -43,6 +43,10 @@ pub struct ChartFetchSettings {
     pub max_index_bytes: u64,
     /// Credentials per repository (from the hub's settings only).
     pub credentials: Vec<RepositoryCredential>,
+    /// PEM CA certificates trusted for `https://` repositories and
+    /// registries besides the system's roots (hub.yaml
+    /// `render.chartCaFile`, fleetctl `--chart-ca-file`).
+    pub ca_file: Option<PathBuf>,
     /// Digests recorded earlier for chart versions (by the hub: in the
     /// replicated verdicts of the revisions it keeps); a fetched chart
     /// version must still have its recorded digest.
@@ -57,6 +61,7 @@ impl Default for ChartFetchSettings {
             max_chart_bytes: DEFAULT_MAX_CHART_BYTES,
             max_index_bytes: DEFAULT_MAX_INDEX_BYTES,
             credentials: Vec::new(),
+            ca_file: None,
             recorded: Vec::new(),
         }
     }
