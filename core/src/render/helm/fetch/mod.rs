@@ -155,7 +155,7 @@ pub struct FetchedChart {
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
     /// A request failed (unreachable, refused, timed out, too large, HTTP error).
-    #[error("fetching chart {chart} {version}: {source}")]
+    #[error("fetching chart {chart} {version}")]
     Http {
         /// The chart.
         chart: String,
