@@ -537,6 +537,10 @@ pub struct FleetSizeArgs {
     /// Number of apps.
     #[arg(long, default_value_t = 20)]
     pub apps: usize,
+    /// Number of Helm apps besides them: each an in-repo chart with a
+    /// values file per environment and `replicaCount: ${replicas}`.
+    #[arg(long, default_value_t = 0)]
+    pub helm_apps: usize,
 }
 
 /// `fleetctl bench gen-fleet`.
@@ -557,6 +561,9 @@ pub struct BenchRenderArgs {
     /// Timed runs (each with a fresh renderer).
     #[arg(long, default_value_t = 3)]
     pub runs: usize,
+    /// The Helm binary for `--helm-apps` (default: FLEET_HELM, else `helm` on PATH).
+    #[arg(long)]
+    pub helm: Option<PathBuf>,
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = OutputFormat::Table)]
     pub output: OutputFormat,
