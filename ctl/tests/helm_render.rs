@@ -589,3 +589,17 @@ fn an_https_chart_repository_is_trusted_through_the_chart_ca_setting_only() {
     assert_same_as_engine(run, "prod-eu-1", 3, "prod");
     assert_eq!(repository.requests("/charts/podinfo-6.14.1.tgz"), 1);
 }
+
+#[test]
+fn a_relative_helm_path_keeps_naming_the_same_file_when_helm_runs() {
+    let output = Command::new(env!("CARGO_BIN_EXE_fleetctl"))
+        .current_dir(support::workspace())
+        .args(["validate", "--repo"])
+        .arg(fixture().join("fleet"))
+        .args(["--helm", "tools/helm-template/helm"])
+        .env_remove(fleet_core::render::HELM_ENV)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+}

@@ -231,7 +231,8 @@ impl Drop for HubProcess {
     }
 }
 
-/// Runs fleetctl with a given configuration file.
+/// Runs fleetctl with a given configuration file (and `FLEET_HELM` = the
+/// test front end, for offline renders of fleets with Helm apps).
 pub fn fleetctl_with_config(fleetconfig: &Path, arguments: &[&str]) -> Run {
     let output = Command::new(binary("fleetctl"))
         .args(arguments)
