@@ -24,9 +24,10 @@ const REGIONS: [&str; 3] = ["eu", "us", "ap"];
 pub fn run(args: &GenFleetArgs) -> Result<(), CliError> {
     generate(&args.out, &args.size)?;
     println!(
-        "wrote a fleet of {} clusters and {} apps to {} (a Git repository on branch main)",
+        "wrote a fleet of {} clusters, {} apps and {} Helm apps to {} (a Git repository on branch main)",
         args.size.clusters,
         args.size.apps,
+        args.size.helm_apps,
         args.out.display()
     );
     Ok(())
