@@ -11,6 +11,22 @@ pub fn example(edits: &[(&str, &str)]) -> Arc<Snapshot> {
     directory_with_edits(&root, edits)
 }
 
+/// Render settings for the example fleet (it has a Helm app): Helm is the
+/// `helm template` front end over the engine in the test venv, which
+/// `scripts/test-prereqs` installs.
+pub fn example_settings() -> crate::render::RenderSettings {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let venv_python = workspace.join("target/test-tools/venv/bin/python");
+    assert!(
+        venv_python.is_file(),
+        "run scripts/test-prereqs: it installs the Helm engine these tests render with"
+    );
+    crate::render::RenderSettings {
+        helm: Some(workspace.join("tools/helm-template/helm")),
+        ..crate::render::RenderSettings::default()
+    }
+}
+
 /// The files under `root` (relative to the workspace), with `edits` applied.
 pub fn directory_with_edits(root: &Path, edits: &[(&str, &str)]) -> Arc<Snapshot> {
     fn walk(root: &Path, relative: &str, files: &mut Vec<(String, Entry)>) {

@@ -172,6 +172,10 @@ pub struct DemoArgs {
     /// Keep everything running at the end for exploring with fleetctl and kubectl.
     #[arg(long)]
     pub keep_running: bool,
+    /// The Helm binary for the example fleet's Helm app (default:
+    /// FLEET_HELM, `helm` on PATH, else a front end the demo sets up).
+    #[arg(long)]
+    pub helm: Option<PathBuf>,
 }
 
 /// `fleetctl rollout ...`.
@@ -318,6 +322,10 @@ pub struct RepositoryArgs {
     /// Largest remote chart archive, in bytes.
     #[arg(long, default_value_t = fleet_core::render::DEFAULT_MAX_CHART_BYTES)]
     pub max_chart_bytes: u64,
+    /// PEM CA certificates trusted for https:// chart repositories and
+    /// registries besides the system's roots.
+    #[arg(long)]
+    pub chart_ca_file: Option<PathBuf>,
 }
 
 impl RepositoryArgs {
@@ -336,6 +344,7 @@ impl RepositoryArgs {
                 cache_directory: self.chart_cache_dir.clone().or_else(default_chart_cache),
                 timeout: self.chart_fetch_timeout.0,
                 max_chart_bytes: self.max_chart_bytes,
+                ca_file: self.chart_ca_file.clone(),
                 ..fleet_core::render::ChartFetchSettings::default()
             },
         }
@@ -528,6 +537,10 @@ pub struct FleetSizeArgs {
     /// Number of apps.
     #[arg(long, default_value_t = 20)]
     pub apps: usize,
+    /// Number of Helm apps besides them: each an in-repo chart with a
+    /// values file per environment and `replicaCount: ${replicas}`.
+    #[arg(long, default_value_t = 0)]
+    pub helm_apps: usize,
 }
 
 /// `fleetctl bench gen-fleet`.
@@ -548,6 +561,9 @@ pub struct BenchRenderArgs {
     /// Timed runs (each with a fresh renderer).
     #[arg(long, default_value_t = 3)]
     pub runs: usize,
+    /// The Helm binary for `--helm-apps` (default: FLEET_HELM, else `helm` on PATH).
+    #[arg(long)]
+    pub helm: Option<PathBuf>,
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = OutputFormat::Table)]
     pub output: OutputFormat,

@@ -497,3 +497,109 @@ fn a_chart_from_an_oci_registry_renders_like_the_engine() {
         run.stderr
     );
 }
+
+#[test]
+fn one_render_reads_a_repository_index_once_for_every_environment() {
+    let packages = tempfile::tempdir().unwrap();
+    let published = publish(
+        &fixture().join("fleet/apps/podinfo/chart"),
+        packages.path(),
+        None,
+    );
+    let repository = fleet_tests::chart_repository::ChartRepository::start();
+    repository.serve(
+        "podinfo",
+        "6.14.1",
+        &std::fs::read(&published.archive).unwrap(),
+    );
+    // dev and prod (three clusters) both take podinfo from the repository.
+    let fleet = fleet_with_remote_chart(&repository.url, "6.14.1");
+    let cache = tempfile::tempdir().unwrap();
+    let run = fleetctl(&[
+        "validate",
+        "--repo",
+        fleet.path().to_str().unwrap(),
+        "--chart-cache-dir",
+        cache.path().to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(repository.requests("/charts/index.yaml"), 1);
+    assert_eq!(repository.requests("/charts/podinfo-6.14.1.tgz"), 1);
+}
+
+#[test]
+fn an_https_chart_repository_is_trusted_through_the_chart_ca_setting_only() {
+    let packages = tempfile::tempdir().unwrap();
+    let published = publish(
+        &fixture().join("fleet/apps/podinfo/chart"),
+        packages.path(),
+        None,
+    );
+    let ca = fleet_tests::chart_repository::TestCa::generate("charts test CA");
+    let repository = fleet_tests::chart_repository::ChartRepository::start_tls(&ca);
+    assert!(repository.url.starts_with("https://127.0.0.1:"));
+    repository.serve(
+        "podinfo",
+        "6.14.1",
+        &std::fs::read(&published.archive).unwrap(),
+    );
+    let fleet = fleet_with_remote_chart(&repository.url, "6.14.1");
+    let cache = tempfile::tempdir().unwrap();
+
+    // A CA the system does not know is refused, saying where to add it.
+    let run = render_remote(fleet.path(), cache.path(), "dev-1");
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "error: apps/podinfo/app.yaml:9: fetching chart podinfo 6.14.1: https://127.0.0.1:"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("invalid peer certificate"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("render.chartCaFile in hub.yaml / fleetctl --chart-ca-file"),
+        "{}",
+        run.stderr
+    );
+
+    // Trusted through --chart-ca-file: renders what the engine renders.
+    let ca_file = packages.path().join("charts-ca.pem");
+    std::fs::write(&ca_file, &ca.ca_pem).unwrap();
+    let run = fleetctl(&[
+        "render",
+        "--repo",
+        fleet.path().to_str().unwrap(),
+        "--cluster",
+        "prod-eu-1",
+        "--app",
+        "podinfo",
+        "--output",
+        "json",
+        "--chart-cache-dir",
+        cache.path().to_str().unwrap(),
+        "--chart-ca-file",
+        ca_file.to_str().unwrap(),
+    ]);
+    assert_same_as_engine(run, "prod-eu-1", 3, "prod");
+    assert_eq!(repository.requests("/charts/podinfo-6.14.1.tgz"), 1);
+}
+
+#[test]
+fn a_relative_helm_path_keeps_naming_the_same_file_when_helm_runs() {
+    let output = Command::new(env!("CARGO_BIN_EXE_fleetctl"))
+        .current_dir(support::workspace())
+        .args(["validate", "--repo"])
+        .arg(fixture().join("fleet"))
+        .args(["--helm", "tools/helm-template/helm"])
+        .env_remove(fleet_core::render::HELM_ENV)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+}

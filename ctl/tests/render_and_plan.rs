@@ -17,7 +17,7 @@ fn the_example_fleet_validates() {
     let run = fleetctl(&["validate", "--repo", &examples_path()]).success();
     assert!(
         run.stdout
-            .starts_with("valid: 8 clusters, 3 environments, 4 apps, 4 waves"),
+            .starts_with("valid: 8 clusters, 3 environments, 5 apps, 4 waves"),
         "{}",
         run.stdout
     );
@@ -487,4 +487,30 @@ fn bench_render_renders_a_generated_fleet_and_reloads_it_after_a_commit() {
     );
     // The reload after the one-file commit ran once per run.
     assert_eq!(report["reloadMs"].as_array().unwrap().len(), 2, "{report}");
+}
+
+#[test]
+fn bench_render_generates_helm_apps_with_one_helm_run_per_environment() {
+    let run = fleetctl(&[
+        "bench",
+        "render",
+        "--clusters",
+        "30",
+        "--apps",
+        "1",
+        "--helm-apps",
+        "1",
+        "--runs",
+        "1",
+        "-o",
+        "json",
+    ])
+    .success();
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(report["helmApps"], 1, "{report}");
+    // 30 clusters in 3 environments, values per environment: 3 Helm runs.
+    assert_eq!(report["stats"]["helmRuns"], 3, "{report}");
+    // Two objects (ConfigMap, Deployment) per cluster from the chart.
+    let plain_app_objects = report["objects"].as_u64().unwrap() - 2 * 30;
+    assert_eq!(plain_app_objects % 3, 0, "{report}");
 }

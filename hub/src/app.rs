@@ -120,7 +120,7 @@ pub async fn serve_until(
     };
     let metrics = Arc::new(HubMetrics::default());
     let notification_metrics = metrics.clone();
-    let desired = Arc::new(DesiredStateCache::new(mirror.clone()));
+    let desired = Arc::new(DesiredStateCache::new(mirror.clone(), store.clone()));
     let sync = Arc::new(
         GitSync::new(
             mirror.clone(),

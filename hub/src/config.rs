@@ -174,6 +174,10 @@ pub struct RenderConfig {
     /// (`repository`, `username`, `passwordFile`); never read from Git.
     #[serde(default)]
     pub chart_repositories: Vec<fleet_core::render::RepositoryCredential>,
+    /// PEM CA certificates trusted for `https://` chart repositories and
+    /// registries besides the system's roots (default: none).
+    #[serde(default)]
+    pub chart_ca_file: Option<std::path::PathBuf>,
 }
 
 impl Default for RenderConfig {
@@ -189,6 +193,7 @@ impl Default for RenderConfig {
             max_chart_bytes: default_max_chart_bytes(),
             max_chart_index_bytes: default_max_chart_index_bytes(),
             chart_repositories: Vec::new(),
+            chart_ca_file: None,
         }
     }
 }
@@ -252,6 +257,8 @@ impl RenderConfig {
                 max_chart_bytes: self.max_chart_bytes,
                 max_index_bytes: self.max_chart_index_bytes,
                 credentials: self.chart_repositories.clone(),
+                ca_file: self.chart_ca_file.clone(),
+                recorded: Vec::new(),
             },
         }
     }
@@ -659,7 +666,8 @@ mod render_config_tests {
         let text = "helm: /usr/local/bin/helm\nhelmTimeout: 5s\nkubeVersion: v1.31.0\n\
                     chartFetchTimeout: 3s\nmaxChartBytes: 100\nchartRepositories:\n  \
                     - repository: https://charts.example.com\n    username: fleet\n    \
-                    passwordFile: /etc/fleet/charts-password\n";
+                    passwordFile: /etc/fleet/charts-password\n\
+                    chartCaFile: /etc/fleet/charts-ca.pem\n";
         let settings = serde_saphyr::from_str::<RenderConfig>(text)
             .unwrap()
             .settings();
@@ -672,6 +680,11 @@ mod render_config_tests {
         assert_eq!(settings.chart_fetch.timeout.as_secs(), 3);
         assert_eq!(settings.chart_fetch.max_chart_bytes, 100);
         assert_eq!(settings.chart_fetch.credentials[0].username, "fleet");
+        assert_eq!(
+            settings.chart_fetch.ca_file.as_deref(),
+            Some(Path::new("/etc/fleet/charts-ca.pem"))
+        );
+        assert_eq!(defaults.chart_fetch.ca_file, None);
         assert!(
             serde_saphyr::from_str::<RenderConfig>(
                 "chartRepositories:\n  - repository: x\n    username: u\n    password: inline\n"

@@ -371,7 +371,8 @@ fn tail(text: &str, lines: usize) -> String {
 }
 
 /// Sets the test Raft settings in a node's hub.yaml (`raft.snapshotEvery`,
-/// `raft.logsToKeep`), then `settings`.
+/// `raft.logsToKeep`), the test Helm front end (`render.helm`), then
+/// `settings`.
 fn tune(folder: &Path, settings: &[(String, String)]) {
     let path = folder.join("hub.yaml");
     let text = std::fs::read_to_string(&path).unwrap();
@@ -386,6 +387,7 @@ fn tune(folder: &Path, settings: &[(String, String)]) {
             &format!("logsToKeep: {TEST_LOGS_TO_KEEP}"),
         );
     std::fs::write(&path, text).unwrap();
+    crate::tools::configure_helm(&path);
     for (key, value) in settings {
         crate::hub_process::set_hub_setting(&path, key, value);
     }

@@ -38,7 +38,8 @@ pub struct HubProcess {
 }
 
 impl HubProcess {
-    /// `fleet-hub init` for a hub following `repository_url`.
+    /// `fleet-hub init` for a hub following `repository_url`, rendering
+    /// Helm apps with the test front end ([`crate::tools::configure_helm`]).
     pub fn init(repository_url: &str, poll_interval: &str) -> Self {
         let directory = tempfile::tempdir().unwrap();
         let grpc: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
@@ -68,6 +69,7 @@ impl HubProcess {
             "fleet-hub init: {}",
             String::from_utf8_lossy(&output.stderr)
         );
+        crate::tools::configure_helm(&directory.path().join("hub/hub.yaml"));
         Self {
             directory,
             grpc,
@@ -212,11 +214,13 @@ impl Drop for HubProcess {
     }
 }
 
-/// Runs fleetctl with a given configuration file.
+/// Runs fleetctl with a given configuration file (and `FLEET_HELM` = the
+/// test front end, for offline renders of fleets with Helm apps).
 pub fn fleetctl_with_config(fleetconfig: &Path, arguments: &[&str]) -> Run {
     let output = Command::new(binary("fleetctl"))
         .args(arguments)
         .env("FLEETCONFIG", fleetconfig)
+        .env("FLEET_HELM", crate::tools::helm())
         .output()
         .unwrap();
     Run {

@@ -10,6 +10,7 @@ pub mod agent_client;
 pub mod agent_process;
 pub mod agent_support;
 pub mod binaries;
+pub mod chart_repository;
 pub mod dashboard_process;
 pub mod git_fixture;
 pub mod hub_cluster;

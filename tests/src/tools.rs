@@ -24,6 +24,38 @@ pub fn venv_python() -> PathBuf {
     require(venv().join("bin/python"), "python (venv)")
 }
 
+/// The `helm template` front end over the Helm engine in the venv
+/// (`tools/helm-template/helm`): what hubs (`render.helm`) and fleetctl
+/// (`--helm`) started by tests render Helm apps with.
+pub fn helm() -> PathBuf {
+    venv_python();
+    require(
+        workspace().join("tools/helm-template/helm"),
+        "the helm template front end",
+    )
+}
+
+/// Sets `render.helm` in the hub.yaml at `hub_yaml` to [`helm`]: every
+/// hub a test starts renders Helm apps (fleet-examples has one) with it.
+pub fn configure_helm(hub_yaml: &Path) {
+    let text = std::fs::read_to_string(hub_yaml).unwrap();
+    let mut found = false;
+    let lines: Vec<String> = text
+        .lines()
+        .map(|line| {
+            let indent = &line[..line.len() - line.trim_start().len()];
+            if line.trim_start().starts_with("helm:") {
+                found = true;
+                format!("{indent}helm: {}", helm().display())
+            } else {
+                line.to_owned()
+            }
+        })
+        .collect();
+    assert!(found, "no render.helm in {}:\n{text}", hub_yaml.display());
+    std::fs::write(hub_yaml, lines.join("\n") + "\n").unwrap();
+}
+
 /// `name` from the venv's `bin/`, else from `PATH`.
 pub fn tool(name: &str) -> PathBuf {
     let in_venv = venv().join("bin").join(name);

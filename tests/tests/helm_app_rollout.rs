@@ -82,9 +82,6 @@ fn a_helm_app_rolls_out_through_the_waves_to_agents_on_fleet_sim() {
     let remote = FleetRemote::with_content(root);
     let first = remote.head();
     let mut hub = HubProcess::init(remote.bare().to_str().unwrap(), "1h");
-    let helm = fleet_tests::tools::workspace().join("tools/helm-template/helm");
-    fleet_tests::tools::venv_python();
-    hub.set_setting("helm", helm.to_str().unwrap());
     hub.start();
     let clusters: Vec<(SimCluster, AgentProcess)> = ["edge-1", "edge-2"]
         .iter()

@@ -109,7 +109,7 @@ async fn an_agent_enrolls_connects_and_follows_commits_pushed_to_a_git_daemon() 
         rendered_digest(&hub, &remote.bare(), &first, "prod-eu-1")
     );
     let apps: Vec<&str> = desired.apps.iter().map(|app| app.app.as_str()).collect();
-    assert_eq!(apps, ["database", "api", "monitoring", "web"]);
+    assert_eq!(apps, ["database", "api", "monitoring", "podinfo", "web"]);
 
     // A new commit on the remote reaches the connected agent after the webhook.
     remote.edit(

@@ -8,7 +8,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use super::helm::HelmPlan;
+use super::helm::{HelmPlan, RenderFetches};
 use super::kustomize;
 use super::object::{Origin, SourceObject};
 use super::overlay::apply_overlays;
@@ -37,6 +37,7 @@ pub fn load(
     snapshot: &Snapshot,
     export_root: &dyn Fn() -> Result<std::sync::Arc<Path>, Diagnostic>,
     settings: &RenderSettings,
+    fetches: &RenderFetches,
     app: &App,
     environment: &str,
 ) -> Result<AppSource, Diagnostics> {
@@ -45,7 +46,8 @@ pub fn load(
     let namespace = app.spec.namespace.as_deref();
     if let Some(helm) = &app.spec.helm {
         let overlays = yaml_documents(snapshot, &overlay)?;
-        let (plan, variables) = super::helm::plan(snapshot, settings, app, helm, overlays)?;
+        let (plan, variables) =
+            super::helm::plan(snapshot, settings, fetches, app, helm, overlays)?;
         return Ok(AppSource {
             objects: Vec::new(),
             variables,

@@ -24,7 +24,7 @@ pub mod variables;
 pub use helm::fetch::{
     DEFAULT_CHART_FETCH_TIMEOUT, DEFAULT_MAX_CHART_BYTES, DEFAULT_MAX_INDEX_BYTES,
 };
-pub use helm::{ChartFetchSettings, HELM_ENV, RepositoryCredential};
+pub use helm::{ChartDigest, ChartFetchSettings, HELM_ENV, RepositoryCredential};
 pub use kinds::{
     ApplyBucket, apply_bucket, builtin_scope, is_cluster_scoped_builtin, is_namespaced_builtin,
 };

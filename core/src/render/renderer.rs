@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use serde_json::Value;
 
 use super::app_source::{self, AppSource};
-use super::helm::{self, HelmContext, HelmRuns};
+use super::helm::{self, ChartDigest, HelmContext, HelmRuns, RenderFetches};
 use super::object::{ObjectKey, SourceObject};
 use super::output::{AppRender, ClusterRender};
 use super::settings::RenderSettings;
@@ -85,6 +85,7 @@ pub struct Renderer {
     substitutions: Mutex<HashMap<SubstitutionKey, Arc<Substituted>>>,
     export: OnceLock<Result<(tempfile::TempDir, Arc<Path>), String>>,
     helm_runs: HelmRuns,
+    chart_fetches: RenderFetches,
     sources_built: AtomicUsize,
     substitutions_built: AtomicUsize,
     substitutions_reused: AtomicUsize,
@@ -106,6 +107,7 @@ impl Renderer {
             substitutions: Mutex::default(),
             export: OnceLock::new(),
             helm_runs: HelmRuns::default(),
+            chart_fetches: RenderFetches::default(),
             sources_built: AtomicUsize::new(0),
             substitutions_built: AtomicUsize::new(0),
             substitutions_reused: AtomicUsize::new(0),
@@ -128,6 +130,12 @@ impl Renderer {
             helm_runs: self.helm_runs.runs(),
             helm_runs_reused: self.helm_runs.reused(),
         }
+    }
+
+    /// Every remote chart (repository, chart, version) fetched so far and
+    /// the digest of the archive used: what a verdict records.
+    pub fn fetched_charts(&self) -> Vec<ChartDigest> {
+        self.chart_fetches.charts()
     }
 
     /// Renders every cluster of the repository.
@@ -223,6 +231,7 @@ impl Renderer {
             &self.repository.snapshot,
             &export,
             &self.settings,
+            &self.chart_fetches,
             app,
             environment,
         )

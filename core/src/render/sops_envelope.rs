@@ -122,7 +122,10 @@ sops:
 
     fn render_web(edits: &[(&str, &str)]) -> Result<crate::render::AppRender, String> {
         let repository = FleetRepository::load(example(edits)).map_err(|e| format!("{e:?}"))?;
-        let renderer = Renderer::new(Arc::new(repository));
+        let renderer = Renderer::with_settings(
+            Arc::new(repository),
+            crate::test_support::example_settings(),
+        );
         let render = renderer
             .render_cluster("dev-eu-1")
             .map_err(|problems| problems.to_string())?;

@@ -221,7 +221,10 @@ mod tests {
     #[test]
     fn each_cluster_gets_its_name_in_the_label_and_the_digest_of_its_bytes() {
         let repository = FleetRepository::load(example(&[])).unwrap();
-        let renderer = Renderer::new(Arc::new(repository));
+        let renderer = Renderer::with_settings(
+            Arc::new(repository),
+            crate::test_support::example_settings(),
+        );
         for cluster in ["dev-eu-1", "dev-us-1"] {
             let render = renderer.render_cluster(cluster).unwrap();
             assert!(render.objects().count() > 0);
@@ -256,7 +259,10 @@ mod tests {
         let repository = Arc::new(FleetRepository::load(example(&[])).unwrap());
         let clusters: Vec<String> = repository.clusters.keys().cloned().collect();
         for _ in 0..4 {
-            let renderer = Renderer::new(repository.clone());
+            let renderer = Renderer::with_settings(
+                repository.clone(),
+                crate::test_support::example_settings(),
+            );
             std::thread::scope(|scope| {
                 for _ in 0..4 {
                     scope.spawn(|| {
@@ -317,7 +323,10 @@ metadata: {name: z-priority}
 ";
         let repository =
             FleetRepository::load(example(&[("apps/web/base/extra.yaml", manifest)])).unwrap();
-        let renderer = Renderer::new(Arc::new(repository));
+        let renderer = Renderer::with_settings(
+            Arc::new(repository),
+            crate::test_support::example_settings(),
+        );
         let render = renderer.render_cluster("dev-eu-1").unwrap();
         let kinds: Vec<&str> = render
             .objects()
@@ -350,7 +359,10 @@ metadata: {name: z-priority}
     /// The web app's render on dev-eu-1 with `edits` to the example fleet.
     fn web_app(edits: &[(&str, &str)]) -> crate::render::AppRender {
         let repository = FleetRepository::load(example(edits)).unwrap();
-        let renderer = Renderer::new(Arc::new(repository));
+        let renderer = Renderer::with_settings(
+            Arc::new(repository),
+            crate::test_support::example_settings(),
+        );
         let render = renderer.render_cluster("dev-eu-1").unwrap();
         render
             .apps
@@ -455,7 +467,10 @@ spec:
         let manifest = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web-config\ndata:\n  trick: \"\\0fleet-cluster-name\\0\"\n";
         let repository =
             FleetRepository::load(example(&[("apps/web/base/configmap.yaml", manifest)])).unwrap();
-        let renderer = Renderer::new(Arc::new(repository));
+        let renderer = Renderer::with_settings(
+            Arc::new(repository),
+            crate::test_support::example_settings(),
+        );
         let problems = renderer.render_cluster("dev-eu-1").unwrap_err().to_string();
         assert!(
             problems.contains("apps/web/base/configmap.yaml"),

@@ -1,5 +1,6 @@
 //! `fleetctl revisions`: what the hub saw on the tracked branch and whether
-//! it renders — with every error, file and line, when it does not.
+//! it renders — with every error, file and line, when it does not — and the
+//! remote Helm charts (with digests) a valid revision's verdict recorded.
 
 use comfy_table::Table;
 use fleet_proto::ListRevisionsRequest;
@@ -19,6 +20,17 @@ struct RevisionRow {
     valid: bool,
     clusters: u32,
     errors: Vec<String>,
+    charts: Vec<ChartRow>,
+}
+
+/// A remote chart version a revision used, and its archive's digest.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ChartRow {
+    repository: String,
+    chart: String,
+    version: String,
+    digest: String,
 }
 
 pub async fn run(args: &HubReadArgs) -> Result<(), CliError> {
@@ -38,6 +50,16 @@ pub async fn run(args: &HubReadArgs) -> Result<(), CliError> {
             valid: revision.valid,
             clusters: revision.clusters,
             errors: revision.errors,
+            charts: revision
+                .charts
+                .into_iter()
+                .map(|chart| ChartRow {
+                    repository: chart.repository,
+                    chart: chart.chart,
+                    version: chart.version,
+                    digest: chart.digest,
+                })
+                .collect(),
         })
         .collect();
     if args.output != OutputFormat::Table {
@@ -57,6 +79,19 @@ pub async fn run(args: &HubReadArgs) -> Result<(), CliError> {
         ]);
     }
     println!("{table}");
+    for row in rows.iter().filter(|row| !row.charts.is_empty()) {
+        println!();
+        println!(
+            "{} renders these remote charts (digests recorded):",
+            row.revision.chars().take(12).collect::<String>()
+        );
+        for chart in &row.charts {
+            println!(
+                "  {} {} from {}: {}",
+                chart.chart, chart.version, chart.repository, chart.digest
+            );
+        }
+    }
     for row in rows.iter().filter(|row| !row.valid) {
         println!();
         println!(

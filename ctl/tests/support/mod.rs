@@ -66,7 +66,7 @@ pub fn fleetctl(arguments: &[&str]) -> Run {
 /// The `helm template` front end over the Helm engine from PyPI
 /// (tools/helm-template; scripts/test-prereqs installs the engine).
 pub fn helm_front_end() -> PathBuf {
-    workspace().join("tools/helm-template/helm")
+    fleet_tests::tools::helm()
 }
 
 /// Copies a directory tree (files only; symlinks are not expected here).
@@ -135,10 +135,13 @@ impl GitRepository {
     }
 }
 
-/// Runs the real `fleetctl` binary with extra environment variables.
+/// Runs the real `fleetctl` binary with extra environment variables (Helm:
+/// the test front end unless `environment` names another).
 pub fn fleetctl_with_env(arguments: &[&str], environment: &[(&str, &Path)]) -> Run {
     let mut command = Command::new(env!("CARGO_BIN_EXE_fleetctl"));
-    command.args(arguments);
+    command
+        .args(arguments)
+        .env(fleet_core::render::HELM_ENV, helm_front_end());
     for (name, value) in environment {
         command.env(name, value);
     }

@@ -157,6 +157,16 @@ impl AdminService for AdminApi {
                         valid: true,
                         errors: Vec::new(),
                         clusters: u32::try_from(digests.len()).unwrap_or(u32::MAX),
+                        charts: record
+                            .charts
+                            .iter()
+                            .map(|chart| fleet_proto::RecordedChart {
+                                repository: chart.repository.clone(),
+                                chart: chart.chart.clone(),
+                                version: chart.version.clone(),
+                                digest: chart.digest.clone(),
+                            })
+                            .collect(),
                     },
                     RevisionVerdict::Invalid { errors } => RevisionSummary {
                         revision: record.revision.clone(),
@@ -165,6 +175,7 @@ impl AdminService for AdminApi {
                         valid: false,
                         errors: errors.clone(),
                         clusters: 0,
+                        charts: Vec::new(),
                     },
                 })
                 .collect()

@@ -17,6 +17,8 @@ use fleet_core::{ClusterRender, FleetRepository, Renderer};
 use fleet_proto::{AppDesiredState, DesiredState, Manifest};
 
 use crate::git::GitMirror;
+use crate::state::FleetState;
+use crate::store::FleetStore;
 
 mod convert;
 
@@ -42,16 +44,20 @@ struct ClusterRecipe {
 /// Renders and caches desired state per (revision, cluster).
 pub struct DesiredStateCache {
     mirror: Arc<GitMirror>,
+    /// The replicated state: the chart digests revisions recorded.
+    store: FleetStore,
     renderers: Mutex<VecDeque<(String, Arc<Renderer>)>>,
     rendered: Mutex<HashMap<String, Arc<ClusterRecipe>>>,
     manifests: Mutex<HashMap<String, Weak<Vec<Manifest>>>>,
 }
 
 impl DesiredStateCache {
-    /// A cache reading from `mirror`.
-    pub fn new(mirror: Arc<GitMirror>) -> Self {
+    /// A cache reading from `mirror`, rendering remote charts only with
+    /// the digests recorded in `store`'s replicated state.
+    pub fn new(mirror: Arc<GitMirror>, store: FleetStore) -> Self {
         Self {
             mirror,
+            store,
             renderers: Mutex::default(),
             rendered: Mutex::default(),
             manifests: Mutex::default(),
@@ -82,7 +88,8 @@ impl DesiredStateCache {
             .map_err(|problems| anyhow::anyhow!("revision {revision} does not load: {problems}"))?;
         let renderer = Arc::new(Renderer::with_settings(
             Arc::new(repository),
-            self.mirror.render_settings(),
+            self.mirror
+                .render_settings_with(self.store.read(FleetState::recorded_charts)),
         ));
         drop(renderers);
         self.insert(revision, renderer.clone());

@@ -184,6 +184,7 @@ mod tests {
                 RevisionRecord {
                     revision: (*revision).to_owned(),
                     summary: String::new(),
+                    charts: Vec::new(),
                     observed_at_ms: 1,
                     verdict: if *valid {
                         RevisionVerdict::Valid {

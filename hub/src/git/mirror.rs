@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use fleet_core::Snapshot;
-use fleet_core::render::RenderSettings;
+use fleet_core::render::{ChartDigest, RenderSettings};
 use git2::{Cred, CredentialType, FetchOptions, RemoteCallbacks, Repository};
 
 /// A Git operation on the mirror failed.
@@ -119,6 +119,15 @@ impl GitMirror {
     /// The limits revisions of this mirror are read and rendered under.
     pub fn render_settings(&self) -> RenderSettings {
         self.render.clone()
+    }
+
+    /// The render settings, with the chart digests the replicated state
+    /// recorded (`recorded`): a chart version fetched with another digest
+    /// fails to render on this node as on every other.
+    pub fn render_settings_with(&self, recorded: Vec<ChartDigest>) -> RenderSettings {
+        let mut settings = self.render.clone();
+        settings.chart_fetch.recorded = recorded;
+        settings
     }
 
     /// The tracked branch.

@@ -18,7 +18,7 @@ use crate::clock::now_ms;
 use crate::config::RetentionConfig;
 use crate::http::metrics::HubMetrics;
 use crate::state::{
-    Command, FailurePolicy, PlannedWave, RetentionLimits, RevisionVerdict, RolloutPlan,
+    Command, FailurePolicy, FleetState, PlannedWave, RetentionLimits, RevisionVerdict, RolloutPlan,
 };
 use crate::store::FleetStore;
 
@@ -167,11 +167,18 @@ impl GitSync {
         let started = Instant::now();
         let mirror = self.mirror.clone();
         let revision = fetched.revision.clone();
+        let recorded = self.store.read(FleetState::recorded_charts);
         let (verdict, plan, renderer) = {
             let rendered = self.rendered.clone();
-            tokio::task::spawn_blocking(move || render_verdict(&mirror, &revision, &*rendered))
-                .await?
+            tokio::task::spawn_blocking(move || {
+                render_verdict(&mirror, &revision, &*rendered, recorded)
+            })
+            .await?
         };
+        let charts = renderer
+            .as_ref()
+            .map(|renderer| renderer.fetched_charts())
+            .unwrap_or_default();
         if let Some(renderer) = renderer {
             self.rendered.remember(&fetched.revision, renderer);
         }
@@ -196,6 +203,7 @@ impl GitSync {
                 at_ms: now_ms(),
                 verdict,
                 plan,
+                charts,
             })
             .await?;
         self.read_once.store(true, Ordering::Relaxed);
@@ -235,12 +243,14 @@ impl GitSync {
 }
 
 /// Renders `revision` for every cluster: the digests and the rollout plan,
-/// or every error. Clusters are rendered on every core; each render is
+/// or every error. Remote charts must have the digests `recorded` in the
+/// replicated state. Clusters are rendered on every core; each render is
 /// handed to `rendered` and dropped, so only digests stay in memory here.
 fn render_verdict(
     mirror: &GitMirror,
     revision: &str,
     rendered: &dyn RenderedRevisions,
+    recorded: Vec<fleet_core::render::ChartDigest>,
 ) -> (RevisionVerdict, Option<RolloutPlan>, Option<Arc<Renderer>>) {
     let started = Instant::now();
     let snapshot = match mirror.snapshot(revision) {
@@ -272,7 +282,7 @@ fn render_verdict(
     let names: Vec<&String> = repository.clusters.keys().collect();
     let renderer = Arc::new(Renderer::with_settings(
         repository.clone(),
-        mirror.render_settings(),
+        mirror.render_settings_with(recorded),
     ));
     let loaded_ms = started.elapsed().as_millis();
     let ClusterDigests { digests, errors } =

@@ -59,6 +59,7 @@ impl Fleet {
             windows: Vec::new(),
         };
         let result = self.state.apply(&Command::RecordRevision {
+            charts: Vec::new(),
             revision: revision.into(),
             summary: format!("commit {revision}"),
             at_ms: self.now,
@@ -314,6 +315,7 @@ fn planned(name: &str, clusters: &[&str], manual: bool, bake_ms: u64) -> Planned
 #[test]
 fn waves_with_nothing_to_release_succeed_at_once_without_bake_or_approval() {
     let plan = |digests: [(&str, &str); 2]| Command::RecordRevision {
+        charts: Vec::new(),
         revision: if digests[0].1 == "d1" { "r1" } else { "r2" }.into(),
         summary: "commit".into(),
         at_ms: 1_000,

@@ -69,6 +69,7 @@ impl Fleet {
             },
         };
         let result = self.state.apply(&Command::RecordRevision {
+            charts: Vec::new(),
             revision: revision.into(),
             summary: format!("commit {revision}"),
             at_ms: self.now,

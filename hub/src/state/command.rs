@@ -1,5 +1,6 @@
 //! Changes to the fleet state: the entries of the Raft log.
 
+use fleet_core::render::ChartDigest;
 use serde::{Deserialize, Serialize};
 
 use super::gates::GateOutcome;
@@ -26,6 +27,10 @@ pub enum Command {
         /// with no target yet, and clusters whose digest does not change, get
         /// the revision at once; the rest wait for their wave.
         plan: Option<RolloutPlan>,
+        /// The remote Helm charts the render used and their digests (none
+        /// for invalid revisions or fleets without remote charts).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        charts: Vec<ChartDigest>,
     },
     /// The controller releases clusters of a wave (their targets move).
     ReleaseClusters {

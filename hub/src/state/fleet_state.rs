@@ -78,7 +78,8 @@ impl FleetState {
                 at_ms,
                 verdict,
                 plan,
-            } => self.record_revision(revision, summary, *at_ms, verdict, plan.as_ref()),
+                charts,
+            } => self.record_revision(revision, summary, *at_ms, verdict, plan.as_ref(), charts),
             Command::CreateToken {
                 token_hash,
                 cluster,
@@ -325,6 +326,7 @@ impl FleetState {
         at_ms: u64,
         verdict: &RevisionVerdict,
         plan: Option<&super::rollout::RolloutPlan>,
+        charts: &[fleet_core::render::ChartDigest],
     ) -> CommandResult {
         if self.revisions.contains_key(revision) {
             return CommandResult::Unchanged;
@@ -336,6 +338,7 @@ impl FleetState {
                 summary: summary.to_owned(),
                 observed_at_ms: at_ms,
                 verdict: verdict.clone(),
+                charts: charts.to_vec(),
             },
         );
         self.revision_log.push(revision.to_owned());
@@ -490,6 +493,26 @@ impl FleetState {
         })
     }
 
+    /// The chart digests recorded by the revisions kept (the newest record
+    /// of each chart version): what every render on every node must find.
+    pub fn recorded_charts(&self) -> Vec<fleet_core::render::ChartDigest> {
+        let mut seen = std::collections::BTreeSet::new();
+        self.revision_log
+            .iter()
+            .rev()
+            .filter_map(|revision| self.revisions.get(revision))
+            .flat_map(|record| &record.charts)
+            .filter(|chart| {
+                seen.insert((
+                    chart.repository.clone(),
+                    chart.chart.clone(),
+                    chart.version.clone(),
+                ))
+            })
+            .cloned()
+            .collect()
+    }
+
     /// The newest valid revision, if any.
     pub fn latest_valid_revision(&self) -> Option<&RevisionRecord> {
         self.revision_log
@@ -565,6 +588,7 @@ mod tests {
         };
         let record = |state: &mut FleetState, revision: &str, verdict: RevisionVerdict| {
             state.apply(&Command::RecordRevision {
+                charts: Vec::new(),
                 revision: revision.into(),
                 summary: String::new(),
                 at_ms: 1,

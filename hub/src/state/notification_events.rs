@@ -196,6 +196,7 @@ mod tests {
 
     fn revision(state: &mut FleetState, revision: &str, digest: &str) {
         let result = state.apply(&Command::RecordRevision {
+            charts: Vec::new(),
             revision: revision.into(),
             summary: "change".into(),
             at_ms: 1,

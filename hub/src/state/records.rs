@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use fleet_core::render::ChartDigest;
 use serde::{Deserialize, Serialize};
 
 /// A Git revision the hub observed on the tracked branch, and its verdict.
@@ -15,6 +16,11 @@ pub struct RevisionRecord {
     pub observed_at_ms: u64,
     /// Whether it rendered for every cluster.
     pub verdict: RevisionVerdict,
+    /// Every remote Helm chart a valid revision's render used, with the
+    /// archive's digest: every node must render the same bytes, so a chart
+    /// version whose digest differs later is refused ("changed upstream").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub charts: Vec<ChartDigest>,
 }
 
 /// Whether a revision can be rolled out.

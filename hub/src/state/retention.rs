@@ -192,6 +192,7 @@ mod tests {
         ]
         .into();
         let result = state.apply(&Command::RecordRevision {
+            charts: Vec::new(),
             revision: format!("r{index}"),
             summary: String::new(),
             at_ms: index as u64,
@@ -336,6 +337,7 @@ mod tests {
         });
         for index in 3..=6 {
             state.apply(&Command::RecordRevision {
+                charts: Vec::new(),
                 revision: format!("r{index}"),
                 summary: String::new(),
                 at_ms: index,

@@ -29,9 +29,12 @@ pub fn helm_binary(configured: Option<&Path>) -> Result<PathBuf, String> {
         .ok_or_else(|| format!("no helm binary found on PATH: {HOW_TO_CONFIGURE}"))
 }
 
+/// `path` if it is a file, made absolute: Helm runs in another working
+/// directory, so `--helm tools/helm-template/helm` must keep meaning the
+/// same file.
 fn existing(path: &Path, what: &str) -> Result<PathBuf, String> {
     if path.is_file() {
-        Ok(path.to_owned())
+        Ok(std::path::absolute(path).unwrap_or_else(|_| path.to_owned()))
     } else {
         Err(format!(
             "{what} {} does not exist: {HOW_TO_CONFIGURE}",

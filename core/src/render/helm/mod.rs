@@ -38,7 +38,7 @@ use crate::source::{Snapshot, normalize_within};
 use crate::yaml::YamlDocument;
 
 pub use binary::HELM_ENV;
-pub use fetch::{ChartFetchSettings, RepositoryCredential};
+pub use fetch::{ChartDigest, ChartFetchSettings, RenderFetches, RepositoryCredential};
 pub use run::HelmRuns;
 use run::{HelmRun, HelmRunKey, run_template};
 
@@ -94,6 +94,7 @@ pub struct HelmContext<'a> {
 pub fn plan(
     snapshot: &Snapshot,
     settings: &RenderSettings,
+    fetches: &RenderFetches,
     app: &App,
     helm: &HelmSource,
     overlays: Vec<YamlDocument>,
@@ -109,13 +110,19 @@ pub fn plan(
                 )
                 .into());
             };
-            let fetched = fetch::fetch(repository, &helm.chart, version, &settings.chart_fetch)
-                .map_err(|error| {
-                    at(
-                        "/spec/helm/repository",
-                        crate::diagnostic::error_chain(&error),
-                    )
-                })?;
+            let fetched = fetch::fetch(
+                repository,
+                &helm.chart,
+                version,
+                &settings.chart_fetch,
+                fetches,
+            )
+            .map_err(|error| {
+                at(
+                    "/spec/helm/repository",
+                    crate::diagnostic::error_chain(&error),
+                )
+            })?;
             let root = format!(
                 "{}/{}-{version}",
                 repository.trim_end_matches('/'),
@@ -323,7 +330,7 @@ mod tests {
     use std::path::{Path, PathBuf};
     use std::sync::Arc;
 
-    use crate::render::{RenderSettings, Renderer};
+    use crate::render::Renderer;
     use crate::repository::FleetRepository;
     use crate::test_support::directory_with_edits;
 
@@ -331,18 +338,7 @@ mod tests {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
     }
 
-    /// The Helm front end over the engine from PyPI (scripts/test-prereqs).
-    fn settings() -> RenderSettings {
-        let venv_python = workspace().join("target/test-tools/venv/bin/python");
-        assert!(
-            venv_python.is_file(),
-            "run scripts/test-prereqs: it installs the Helm engine these tests render with"
-        );
-        RenderSettings {
-            helm: Some(workspace().join("tools/helm-template/helm")),
-            ..RenderSettings::default()
-        }
-    }
+    use crate::test_support::example_settings as settings;
 
     const CLUSTER: &str = "apiVersion: fleet/v1alpha1\nkind: Cluster\nmetadata:\n  name: NAME\n  \
                            labels:\n    env: ENV\nspec:\n  environment: ENV\n";

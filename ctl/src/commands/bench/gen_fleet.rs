@@ -5,7 +5,10 @@
 //! prod) and three regions; one in fifty is a canary. Apps mix what real
 //! fleets have: some reach every cluster, some only production or some
 //! regions, some have a production overlay, and one in five uses the
-//! cluster's name (so its output is unique per cluster).
+//! cluster's name (so its output is unique per cluster). `--helm-apps`
+//! adds Helm apps: an in-repo chart each, with a values file per
+//! environment and `replicaCount: ${replicas}` (so one Helm run per app and
+//! environment).
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -21,9 +24,10 @@ const REGIONS: [&str; 3] = ["eu", "us", "ap"];
 pub fn run(args: &GenFleetArgs) -> Result<(), CliError> {
     generate(&args.out, &args.size)?;
     println!(
-        "wrote a fleet of {} clusters and {} apps to {} (a Git repository on branch main)",
+        "wrote a fleet of {} clusters, {} apps and {} Helm apps to {} (a Git repository on branch main)",
         args.size.clusters,
         args.size.apps,
+        args.size.helm_apps,
         args.out.display()
     );
     Ok(())
@@ -85,6 +89,9 @@ pub fn generate(directory: &Path, size: &FleetSizeArgs) -> anyhow::Result<()> {
     for index in 0..size.apps {
         write_app(&write, index)?;
     }
+    for index in 0..size.helm_apps {
+        write_helm_app(&write, index)?;
+    }
     commit(directory)
 }
 
@@ -124,6 +131,45 @@ fn write_app(write: &dyn Fn(&str, &str) -> anyhow::Result<()>, index: usize) -> 
             ),
         )?;
     }
+    Ok(())
+}
+
+/// A Helm app: its chart in `apps/<name>/chart/`, values per environment.
+fn write_helm_app(
+    write: &dyn Fn(&str, &str) -> anyhow::Result<()>,
+    index: usize,
+) -> anyhow::Result<()> {
+    let name = format!("helm-{index:02}");
+    write(
+        &format!("apps/{name}/app.yaml"),
+        &format!(
+            "apiVersion: fleet/v1alpha1\nkind: App\nmetadata:\n  name: {name}\nspec:\n  namespace: {name}\n  helm:\n    chart: chart\n    valuesFiles:\n      - values-${{environment.name}}.yaml\n    values:\n      replicaCount: ${{replicas}}\n"
+        ),
+    )?;
+    for (environment, level) in [("dev", "debug"), ("staging", "info"), ("prod", "warn")] {
+        write(
+            &format!("apps/{name}/values-{environment}.yaml"),
+            &format!("logLevel: {level}\nenvironment: {environment}\n"),
+        )?;
+    }
+    let chart = format!("apps/{name}/chart");
+    write(
+        &format!("{chart}/Chart.yaml"),
+        &format!("apiVersion: v2\nname: {name}\nversion: 1.0.{index}\n"),
+    )?;
+    write(
+        &format!("{chart}/values.yaml"),
+        "replicaCount: 1\nlogLevel: info\nenvironment: unset\nimage: registry.example.com/generated/helm:1.0\n",
+    )?;
+    write(
+        &format!("{chart}/templates/_helpers.tpl"),
+        "{{- define \"app.labels\" -}}\napp.kubernetes.io/name: {{ .Chart.Name }}\napp.kubernetes.io/instance: {{ .Release.Name }}\n{{- end -}}\n",
+    )?;
+    write(
+        &format!("{chart}/templates/resources.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-config\n  labels:\n    {{- include \"app.labels\" . | nindent 4 }}\ndata:\n  LOG_LEVEL: {{ .Values.logLevel | quote }}\n  ENVIRONMENT: {{ .Values.environment | quote }}\n---\n\
+         apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\n  labels:\n    {{- include \"app.labels\" . | nindent 4 }}\nspec:\n  replicas: {{ .Values.replicaCount }}\n  selector:\n    matchLabels:\n      {{- include \"app.labels\" . | nindent 6 }}\n  template:\n    metadata:\n      labels:\n        {{- include \"app.labels\" . | nindent 8 }}\n    spec:\n      containers:\n        - name: app\n          image: {{ .Values.image }}\n",
+    )?;
     Ok(())
 }
 

@@ -20,6 +20,7 @@ use crate::output::{OutputFormat, print_structured};
 struct RenderBenchmark {
     clusters: usize,
     apps: usize,
+    helm_apps: usize,
     app_renders: usize,
     objects: usize,
     runs: usize,
@@ -35,8 +36,8 @@ pub fn run(args: &BenchRenderArgs) -> Result<(), CliError> {
     let directory = tempfile::tempdir().context("creating a temporary directory")?;
     let repository_path = directory.path().join("fleet");
     eprintln!(
-        "generating a fleet of {} clusters x {} apps ...",
-        args.size.clusters, args.size.apps
+        "generating a fleet of {} clusters x {} apps (+ {} Helm apps) ...",
+        args.size.clusters, args.size.apps, args.size.helm_apps
     );
     generate(&repository_path, &args.size)?;
     let mut load_ms = Vec::new();
@@ -49,7 +50,13 @@ pub fn run(args: &BenchRenderArgs) -> Result<(), CliError> {
         let repository = Arc::new(FleetRepository::load(Arc::new(snapshot))?);
         let loaded = started.elapsed();
         let loaded_repository = repository.clone();
-        let renderer = Renderer::new(repository);
+        let renderer = Renderer::with_settings(
+            repository,
+            fleet_core::render::RenderSettings {
+                helm: args.helm.clone(),
+                ..fleet_core::render::RenderSettings::default()
+            },
+        );
         let started = Instant::now();
         let renders = renderer.render_all();
         let rendered = started.elapsed();
@@ -77,6 +84,7 @@ pub fn run(args: &BenchRenderArgs) -> Result<(), CliError> {
     let report = RenderBenchmark {
         clusters: args.size.clusters,
         apps: args.size.apps,
+        helm_apps: args.size.helm_apps,
         app_renders: stats.app_renders,
         objects,
         runs: load_ms.len(),
@@ -97,6 +105,9 @@ pub fn run(args: &BenchRenderArgs) -> Result<(), CliError> {
     let render = median(&report.render_ms);
     println!("clusters            {}", report.clusters);
     println!("apps                {}", report.apps);
+    if report.helm_apps > 0 {
+        println!("helm apps           {}", report.helm_apps);
+    }
     println!("app renders         {}", report.app_renders);
     println!("objects rendered    {}", report.objects);
     println!(
@@ -124,6 +135,12 @@ pub fn run(args: &BenchRenderArgs) -> Result<(), CliError> {
         report.app_renders,
         report.stats.substitutions_reused
     );
+    if report.helm_apps > 0 {
+        println!(
+            "helm template runs  {} in the last run ({} outputs reused by other environments or apps)",
+            report.stats.helm_runs, report.stats.helm_runs_reused
+        );
+    }
     Ok(())
 }
 

@@ -98,6 +98,7 @@ async fn measure(args: &BenchRetentionArgs) -> anyhow::Result<RetentionFigures> 
         &FleetSizeArgs {
             clusters: args.clusters,
             apps: args.apps,
+            helm_apps: 0,
         },
     )?;
     let (work_text, remote_text) = (path_text(&work)?, path_text(&remote)?);

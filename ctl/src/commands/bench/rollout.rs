@@ -264,6 +264,7 @@ fn prepare_repository(work: &Path, remote: &Path, args: &BenchRolloutArgs) -> an
         &FleetSizeArgs {
             clusters: args.clusters,
             apps: args.apps,
+            helm_apps: 0,
         },
     )?;
     let fleet = work.join("fleet.yaml");

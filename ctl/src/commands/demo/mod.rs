@@ -7,9 +7,11 @@
 //! manual production wave is promoted); a manual edit is reverted; a commit
 //! with a failing image stops at the canary and is rolled back while
 //! production never moves. Everything stops at the end unless
-//! `--keep-running`.
+//! `--keep-running`. The example fleet has a Helm app: the hub renders it
+//! with the Helm [`helm_setup`] finds (or sets up).
 
 mod agents;
+mod helm_setup;
 mod kubectl;
 mod narrator;
 mod story;

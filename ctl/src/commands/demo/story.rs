@@ -37,7 +37,8 @@ pub async fn tell(args: &DemoArgs) -> anyhow::Result<()> {
     };
     let mut narrator = Narrator::new();
     narrator.step("Starting a hub, one simulated cluster (fleet-sim) per cluster of fleet-examples, and a real agent in each");
-    let world = World::start(pace).await?;
+    let helm = super::helm_setup::find_or_set_up(args.helm.as_deref())?;
+    let world = World::start(pace, helm).await?;
     narrator.say(&format!(
         "hub on loopback; {} clusters: {}",
         world.clusters.len(),

@@ -67,8 +67,9 @@ const DEMO_SOPS_KEY: &str = "sops-demo-key/TEST-KEY.agekey";
 const DEMO_SOPS_KEY_FILE: &str = "sops-demo.agekey";
 
 impl World {
-    /// Builds the world: repository, hub, clusters and agents.
-    pub async fn start(pace: Pace) -> anyhow::Result<Self> {
+    /// Builds the world: repository, hub (rendering Helm apps with
+    /// `helm`), clusters and agents.
+    pub async fn start(pace: Pace, helm: PathBuf) -> anyhow::Result<Self> {
         let root = tempfile::Builder::new().prefix("fleet-demo-").tempdir()?;
         let work = root.path().join("fleet");
         for (path, text) in EXAMPLE_FLEET {
@@ -127,7 +128,8 @@ impl World {
             context: "demo".to_owned(),
             prometheus_url: None,
         })?;
-        let config = Config::load(&hub_dir.join("hub.yaml"))?;
+        let mut config = Config::load(&hub_dir.join("hub.yaml"))?;
+        config.render.helm = Some(helm);
         let webhook_secret = std::fs::read_to_string(&config.git.webhook_secret_file)?
             .trim()
             .as_bytes()

@@ -5,6 +5,7 @@
 
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
+use std::path::Path;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -14,7 +15,7 @@ use base64::Engine;
 const MAX_REDIRECTS: usize = 5;
 
 /// A GET that failed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum HttpError {
     /// The URL is not `http://host[:port]/path` or `https://…`.
     #[error("unsupported URL '{0}' (expected http:// or https://)")]
@@ -68,6 +69,8 @@ pub struct Get<'a> {
     pub timeout: Duration,
     /// Most body bytes accepted.
     pub limit: u64,
+    /// PEM CA certificates trusted for `https://` besides the system's roots.
+    pub ca_file: Option<&'a Path>,
 }
 
 /// How a request authenticates.
@@ -174,13 +177,25 @@ impl Get<'_> {
         request.push_str("\r\n");
         let limit = self.limit.saturating_add(64 * 1024);
         let raw = if parsed.tls {
-            let config = tls_config().map_err(transport)?;
+            let config = match self.ca_file {
+                None => tls_config(),
+                Some(ca_file) => tls_config_with(ca_file),
+            }
+            .map_err(transport)?;
             let server_name = rustls::pki_types::ServerName::try_from(parsed.host.clone())
                 .map_err(|error| transport(error.to_string()))?;
             let connection = rustls::ClientConnection::new(config, server_name)
                 .map_err(|error| transport(error.to_string()))?;
             let mut tls = rustls::StreamOwned::new(connection, stream);
-            exchange(&mut tls, &request, limit, deadline)
+            exchange(&mut tls, &request, limit, deadline).map_err(|error| match error {
+                Exchange::Io(error) if error.to_string().contains("invalid peer certificate") => {
+                    Exchange::Io(std::io::Error::other(format!(
+                        "{error} (a repository with its own CA needs it in render.chartCaFile \
+                         in hub.yaml / fleetctl --chart-ca-file)"
+                    )))
+                }
+                other => other,
+            })
         } else {
             let mut stream = stream;
             exchange(&mut stream, &request, limit, deadline)
@@ -252,27 +267,57 @@ fn exchange(
     }
 }
 
+/// The system's roots, loaded once.
+fn system_roots() -> &'static rustls::RootCertStore {
+    static ROOTS: OnceLock<rustls::RootCertStore> = OnceLock::new();
+    ROOTS.get_or_init(|| {
+        let mut roots = rustls::RootCertStore::empty();
+        for certificate in rustls_native_certs::load_native_certs().certs {
+            let _ = roots.add(certificate);
+        }
+        roots
+    })
+}
+
+fn client_config(roots: rustls::RootCertStore) -> Result<Arc<rustls::ClientConfig>, String> {
+    if roots.is_empty() {
+        return Err("no trusted root certificates found on this system".to_owned());
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|error| error.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
+/// The system's roots only (built once).
 fn tls_config() -> Result<Arc<rustls::ClientConfig>, String> {
     static CONFIG: OnceLock<Result<Arc<rustls::ClientConfig>, String>> = OnceLock::new();
     CONFIG
-        .get_or_init(|| {
-            let mut roots = rustls::RootCertStore::empty();
-            let found = rustls_native_certs::load_native_certs();
-            for certificate in found.certs {
-                let _ = roots.add(certificate);
-            }
-            if roots.is_empty() {
-                return Err("no trusted root certificates found on this system".to_owned());
-            }
-            let provider = Arc::new(rustls::crypto::ring::default_provider());
-            let config = rustls::ClientConfig::builder_with_provider(provider)
-                .with_safe_default_protocol_versions()
-                .map_err(|error| error.to_string())?
-                .with_root_certificates(roots)
-                .with_no_client_auth();
-            Ok(Arc::new(config))
-        })
+        .get_or_init(|| client_config(system_roots().clone()))
         .clone()
+}
+
+/// The system's roots and every certificate of the PEM file `ca_file`.
+fn tls_config_with(ca_file: &Path) -> Result<Arc<rustls::ClientConfig>, String> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject as _;
+    let unreadable = |error: &dyn std::fmt::Display| {
+        format!("reading the chart CA file {}: {error}", ca_file.display())
+    };
+    let mut roots = system_roots().clone();
+    let mut added = 0;
+    for certificate in CertificateDer::pem_file_iter(ca_file).map_err(|error| unreadable(&error))? {
+        let certificate = certificate.map_err(|error| unreadable(&error))?;
+        roots.add(certificate).map_err(|error| unreadable(&error))?;
+        added += 1;
+    }
+    if added == 0 {
+        return Err(unreadable(&"no PEM certificate in it"));
+    }
+    client_config(roots)
 }
 
 struct ParsedUrl {

@@ -4,8 +4,9 @@
 use serde_json::Value;
 
 use super::cache::{CacheEntry, sha256};
-use super::http_get::{Get, join_url};
-use super::{ChartFetchSettings, FetchError, FetchedChart};
+use super::http_get::{Authorization, Get, join_url};
+use super::render_fetches::IndexFailure;
+use super::{ChartFetchSettings, FetchError, FetchedChart, RenderFetches};
 
 /// Fetches `chart` `version` from the repository at `repository`.
 pub fn fetch(
@@ -13,6 +14,7 @@ pub fn fetch(
     chart: &str,
     version: &str,
     settings: &ChartFetchSettings,
+    fetches: &RenderFetches,
 ) -> Result<FetchedChart, FetchError> {
     let http = |source| FetchError::Http {
         chart: chart.to_owned(),
@@ -26,24 +28,15 @@ pub fn fetch(
     };
     let index_url = format!("{}/index.yaml", repository.trim_end_matches('/'));
     let authorization = settings.credential_for(repository)?;
-    let index = Get {
-        url: &index_url,
-        authorization: authorization.clone(),
-        headers: Vec::new(),
-        timeout: settings.timeout,
-        limit: settings.max_index_bytes,
-    }
-    .send()
-    .map_err(http)?;
-    let text = String::from_utf8(index).map_err(|_| invalid(format!("{index_url} is not text")))?;
-    let document = crate::yaml::parse_single(&index_url, &text).map_err(|error| {
-        invalid(format!(
-            "{index_url} is not a repository index: {}",
-            error.message
-        ))
-    })?;
+    let document = fetches
+        .index(&index_url, || {
+            read_index(&index_url, authorization.clone(), settings)
+        })
+        .map_err(|failure| match failure {
+            IndexFailure::Http(source) => http(source),
+            IndexFailure::Invalid(message) => invalid(message),
+        })?;
     let versions = document
-        .value
         .pointer(&format!(
             "/entries/{}",
             chart.replace('~', "~0").replace('/', "~1")
@@ -80,6 +73,7 @@ pub fn fetch(
         .and_then(Value::as_str)
         .map(|reference| join_url(&index_url, reference))
         .ok_or_else(|| invalid(format!("the entry in {index_url} has no urls")))?;
+    settings.check_recorded(repository, chart, version, &announced)?;
     let cache = CacheEntry::new(settings, repository, chart, version);
     cache.check_recorded(chart, version, &announced)?;
     if let Some(found) = cache.cached(&announced) {
@@ -93,6 +87,7 @@ pub fn fetch(
         headers: Vec::new(),
         timeout: settings.timeout,
         limit: settings.max_chart_bytes,
+        ca_file: settings.ca_file.as_deref(),
     }
     .send()
     .map_err(http)?;
@@ -107,4 +102,32 @@ pub fn fetch(
         });
     }
     cache.store(&announced, &bytes)
+}
+
+/// Downloads and parses the repository index at `index_url`.
+fn read_index(
+    index_url: &str,
+    authorization: Option<Authorization>,
+    settings: &ChartFetchSettings,
+) -> Result<Value, IndexFailure> {
+    let index = Get {
+        url: index_url,
+        authorization,
+        headers: Vec::new(),
+        timeout: settings.timeout,
+        limit: settings.max_index_bytes,
+        ca_file: settings.ca_file.as_deref(),
+    }
+    .send()
+    .map_err(IndexFailure::Http)?;
+    let text = String::from_utf8(index)
+        .map_err(|_| IndexFailure::Invalid(format!("{index_url} is not text")))?;
+    crate::yaml::parse_single(index_url, &text)
+        .map(|document| document.value)
+        .map_err(|error| {
+            IndexFailure::Invalid(format!(
+                "{index_url} is not a repository index: {}",
+                error.message
+            ))
+        })
 }

@@ -4,17 +4,22 @@
 //! checked). Credentials come from the hub's settings (or fleetctl's),
 //! never from Git. Archives are cached by (repository, chart, version,
 //! digest); the first digest seen for a version is recorded, and a later
-//! different one is refused: "chart podinfo 6.14.1 changed upstream".
+//! different one is refused: "chart podinfo 6.14.1 changed upstream". The
+//! digests a revision's verdict recorded (the hub's replicated state) are
+//! checked the same way on every node ([`ChartFetchSettings::recorded`]).
+//! Within one render each repository index is read once ([`RenderFetches`]).
 
 mod cache;
 pub mod http_get;
 mod http_repository;
 mod oci;
+mod render_fetches;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 pub use http_get::HttpError;
+pub use render_fetches::{ChartDigest, RenderFetches};
 
 /// Default wall-clock limit of fetching one chart (index and archive): 60 s.
 pub const DEFAULT_CHART_FETCH_TIMEOUT: Duration = Duration::from_secs(60);
@@ -38,6 +43,14 @@ pub struct ChartFetchSettings {
     pub max_index_bytes: u64,
     /// Credentials per repository (from the hub's settings only).
     pub credentials: Vec<RepositoryCredential>,
+    /// PEM CA certificates trusted for `https://` repositories and
+    /// registries besides the system's roots (hub.yaml
+    /// `render.chartCaFile`, fleetctl `--chart-ca-file`).
+    pub ca_file: Option<PathBuf>,
+    /// Digests recorded earlier for chart versions (by the hub: in the
+    /// replicated verdicts of the revisions it keeps); a fetched chart
+    /// version must still have its recorded digest.
+    pub recorded: Vec<ChartDigest>,
 }
 
 impl Default for ChartFetchSettings {
@@ -48,6 +61,8 @@ impl Default for ChartFetchSettings {
             max_chart_bytes: DEFAULT_MAX_CHART_BYTES,
             max_index_bytes: DEFAULT_MAX_INDEX_BYTES,
             credentials: Vec::new(),
+            ca_file: None,
+            recorded: Vec::new(),
         }
     }
 }
@@ -57,6 +72,30 @@ impl ChartFetchSettings {
         self.cache_directory
             .clone()
             .unwrap_or_else(|| std::env::temp_dir().join("fleet-charts"))
+    }
+
+    /// Refuses `digest` for `chart` `version` of `repository` if another
+    /// one was recorded for it in the replicated state.
+    fn check_recorded(
+        &self,
+        repository: &str,
+        chart: &str,
+        version: &str,
+        digest: &str,
+    ) -> Result<(), FetchError> {
+        match self.recorded.iter().find(|recorded| {
+            recorded.repository == repository
+                && recorded.chart == chart
+                && recorded.version == version
+        }) {
+            Some(recorded) if recorded.digest != digest => Err(FetchError::ChangedSinceRecorded {
+                chart: chart.to_owned(),
+                version: version.to_owned(),
+                recorded: recorded.digest.clone(),
+                now: digest.to_owned(),
+            }),
+            _ => Ok(()),
+        }
     }
 
     /// The credential of the longest configured prefix of `repository`,
@@ -116,7 +155,7 @@ pub struct FetchedChart {
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
     /// A request failed (unreachable, refused, timed out, too large, HTTP error).
-    #[error("fetching chart {chart} {version}: {source}")]
+    #[error("fetching chart {chart} {version}")]
     Http {
         /// The chart.
         chart: String,
@@ -178,6 +217,21 @@ pub enum FetchError {
         /// The digest the repository now announces.
         now: String,
     },
+    /// The version now has another digest than the one recorded in the
+    /// hub's replicated state (when a revision using it was first rendered).
+    #[error(
+        "chart {chart} {version} changed upstream: recorded {recorded}, got {now} (the digest in the revision's replicated verdict; refused, publish a new version)"
+    )]
+    ChangedSinceRecorded {
+        /// The chart.
+        chart: String,
+        /// Its version.
+        version: String,
+        /// The digest the replicated state recorded.
+        recorded: String,
+        /// The digest the repository now announces.
+        now: String,
+    },
     /// The password file of a repository credential could not be read.
     #[error("reading the password file {path} for {repository}: {source}")]
     Credential {
@@ -200,16 +254,20 @@ pub enum FetchError {
     },
 }
 
-/// Fetches `chart` at exactly `version` from `repository` (HTTP or `oci://`).
+/// Fetches `chart` at exactly `version` from `repository` (HTTP or
+/// `oci://`) for the render `fetches` belongs to, and notes its digest there.
 pub fn fetch(
     repository: &str,
     chart: &str,
     version: &str,
     settings: &ChartFetchSettings,
+    fetches: &RenderFetches,
 ) -> Result<FetchedChart, FetchError> {
-    if repository.starts_with("oci://") {
+    let fetched = if repository.starts_with("oci://") {
         oci::fetch(repository, chart, version, settings)
     } else {
-        http_repository::fetch(repository, chart, version, settings)
-    }
+        http_repository::fetch(repository, chart, version, settings, fetches)
+    }?;
+    fetches.record(repository, chart, version, &fetched.digest);
+    Ok(fetched)
 }

@@ -106,6 +106,7 @@ pub fn fetch(
             ))
         })?
         .to_owned();
+    settings.check_recorded(repository, chart, version, &announced)?;
     let cache = CacheEntry::new(settings, repository, chart, version);
     cache.check_recorded(chart, version, &announced)?;
     if let Some(found) = cache.cached(&announced) {
@@ -145,6 +146,7 @@ impl Session<'_> {
                 .unwrap_or_default(),
             timeout: self.settings.timeout,
             limit,
+            ca_file: self.settings.ca_file.as_deref(),
         };
         match request(self.authorization.clone()).send() {
             Err(HttpError::Status {
@@ -192,6 +194,7 @@ impl Session<'_> {
             headers: Vec::new(),
             timeout: self.settings.timeout,
             limit: 1024 * 1024,
+            ca_file: self.settings.ca_file.as_deref(),
         }
         .send()?;
         serde_json::from_slice::<Value>(&body)
