@@ -3,7 +3,8 @@
 //! of its target revision and keeps its drift history (a `kubectl patch`
 //! reverted by the agent shows up as a reverted entry, names only), and the
 //! dashboard's cluster page, open in headless Chromium, shows them and the
-//! new drift entry without a reload.
+//! new drift entry without a reload; a notification target for drift events
+//! hears `drift.reverted` with counts only.
 //!
 //! With `FLEET_DASHBOARD_SCREENSHOTS=<dir>` it writes
 //! `dashboard-cluster.png` there.
@@ -22,6 +23,7 @@ use fleet_tests::hub_process::HubProcess;
 use fleet_tests::sim_cluster::SimCluster;
 use fleet_tests::tiny_fleet::{app_yaml, config_map, fleet, write};
 use fleet_tests::webdriver::Browser;
+use fleet_tests::webhook_receiver::WebhookReceiver;
 use tonic::transport::Channel;
 
 const WAIT: Duration = Duration::from_secs(90);
@@ -125,6 +127,19 @@ fn get_cluster_shows_apps_objects_and_reverted_drift_and_the_cluster_page_too() 
         browser.text("#main")
     );
 
+    // A receiver of drift notifications.
+    let receiver = runtime.block_on(WebhookReceiver::start(0));
+    hub.fleetctl(&[
+        "notifications",
+        "add",
+        "drift-hook",
+        "--url",
+        &receiver.url(),
+        "--events",
+        "drift",
+    ])
+    .success();
+
     // Drift made by hand, reverted by the agent: one reverted entry.
     cluster
         .kubectl(&[
@@ -168,6 +183,27 @@ fn get_cluster_shows_apps_objects_and_reverted_drift_and_the_cluster_page_too() 
     assert!(
         !encoded.contains("patched"),
         "the history keeps names, never values: {encoded}"
+    );
+
+    // The receiver hears of it: counts, names of the cluster, no values.
+    let reverted = eventually(
+        "a drift.reverted notification arrives",
+        WAIT,
+        || {
+            receiver
+                .received()
+                .into_iter()
+                .map(|request| request.json())
+                .find(|body| body["event"] == "drift.reverted")
+        },
+        || format!("{:?}", receiver.received().len()),
+    );
+    assert_eq!(reverted["clusters"], serde_json::json!(["edge-1"]));
+    let message = reverted["message"].as_str().unwrap();
+    assert!(
+        message.contains("drift in 1 object(s) of 1 app(s) reverted")
+            && !message.contains("patched"),
+        "{message}"
     );
 
     // Unknown clusters are NOT_FOUND.

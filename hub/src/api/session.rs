@@ -201,7 +201,11 @@ async fn render(
 
 /// Raises a `drift.reverted` event (counts only, no names or values) when
 /// the report holds reverted drift and a target receives drift events.
-fn notify_reverted_drift(context: &ApiContext, cluster: &str, events: &[fleet_proto::DriftEvent]) {
+async fn notify_reverted_drift(
+    context: &ApiContext,
+    cluster: &str,
+    events: &[fleet_proto::DriftEvent],
+) {
     let reverted = events.iter().filter(|event| event.reverted).count();
     let wanted = context.store.read(|state| {
         state
@@ -230,16 +234,16 @@ fn notify_reverted_drift(context: &ApiContext, cluster: &str, events: &[fleet_pr
         ),
         at_ms: crate::clock::now_ms(),
     };
-    let store = context.store.clone();
-    // Not awaited: a session never waits on a notification.
-    tokio::spawn(async move {
-        if let Err(error) = store
-            .write(crate::state::Command::RaiseNotification { event })
-            .await
-        {
-            warn!(%error, "the drift notification could not be recorded");
-        }
-    });
+    // Written like the drift history below it: the session reads its
+    // agent's next message once the log has the event (a failure is logged,
+    // the session goes on).
+    if let Err(error) = context
+        .store
+        .write(crate::state::Command::RaiseNotification { event })
+        .await
+    {
+        warn!(%error, "the drift notification could not be recorded");
+    }
 }
 
 /// A drift report's events as kept in the cluster's history: its last
@@ -312,7 +316,7 @@ async fn receive(context: &ApiContext, cluster: &str, message: AgentMessage) -> 
                     "drift reported for more objects (not logged one by one)"
                 );
             }
-            notify_reverted_drift(context, cluster, &report.events);
+            notify_reverted_drift(context, cluster, &report.events).await;
             let events = drift_records(
                 &report.events,
                 context.config.dashboard.drift_history,
