@@ -6,10 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::command::{Command, CommandResult};
 use super::hub_nodes::{HubNodeRecord, JoinTokenRecord};
-use super::records::{
-    AgentRecord, AuditEntry, ClusterRecord, ClusterStatus, RevisionRecord, RevisionVerdict,
-    TokenRecord,
-};
+use super::records::{AuditEntry, ClusterRecord, RevisionRecord, RevisionVerdict, TokenRecord};
 
 /// Certificate records kept per cluster: the newest and the one it
 /// replaced (an agent that lost a renewal's answer still holds that one).
@@ -86,26 +83,7 @@ impl FleetState {
                 at_ms,
                 expires_at_ms,
                 actor,
-            } => {
-                if self.tokens.contains_key(token_hash) {
-                    return CommandResult::Rejected("token already exists".to_owned());
-                }
-                self.tokens.insert(
-                    token_hash.clone(),
-                    TokenRecord {
-                        cluster: cluster.clone(),
-                        expires_at_ms: *expires_at_ms,
-                        created_by: actor.clone(),
-                        used_at_ms: None,
-                    },
-                );
-                self.audit(
-                    actor,
-                    *at_ms,
-                    format!("created a bootstrap token for cluster {cluster}"),
-                );
-                CommandResult::Applied
-            }
+            } => self.create_token(token_hash, cluster, *at_ms, *expires_at_ms, actor),
             Command::Enroll {
                 token_hash,
                 cluster,
@@ -123,33 +101,12 @@ impl FleetState {
                 at_ms,
                 drift,
                 drift_kept,
-            } => {
-                let mut result = CommandResult::Unchanged;
-                for update in updates {
-                    if self.report_status(&update.cluster, &update.status, *at_ms)
-                        == CommandResult::Applied
-                    {
-                        result = CommandResult::Applied;
-                    }
-                }
-                for update in drift {
-                    self.record_drift(update, *drift_kept);
-                    result = CommandResult::Applied;
-                }
-                result
-            }
+            } => self.report_statuses(updates, drift, *drift_kept, *at_ms),
             Command::RevokeCluster {
                 cluster,
                 at_ms,
                 actor,
-            } => {
-                let Some(record) = self.clusters.get_mut(cluster) else {
-                    return CommandResult::Rejected(format!("unknown cluster '{cluster}'"));
-                };
-                record.revoked = true;
-                self.audit(actor, *at_ms, format!("revoked cluster {cluster}"));
-                CommandResult::Applied
-            }
+            } => self.revoke_cluster(cluster, actor, *at_ms),
             Command::Audit {
                 actor,
                 action,
@@ -358,100 +315,6 @@ impl FleetState {
         record.target_digest = digest.to_owned();
     }
 
-    /// Records an agent's report (its time even when nothing changed).
-    fn report_status(
-        &mut self,
-        cluster: &str,
-        status: &ClusterStatus,
-        at_ms: u64,
-    ) -> CommandResult {
-        let record = self.clusters.entry(cluster.to_owned()).or_default();
-        record.last_report_ms = Some(at_ms);
-        if record.status.as_ref() == Some(status) {
-            return CommandResult::Unchanged;
-        }
-        record.status = Some(status.clone());
-        CommandResult::Applied
-    }
-
-    /// Adds a cluster's drift events to its history and keeps the newest
-    /// `kept`.
-    fn record_drift(&mut self, update: &super::command::DriftUpdate, kept: u32) {
-        let record = self.clusters.entry(update.cluster.clone()).or_default();
-        record.drift_history.extend(update.events.iter().cloned());
-        let kept = usize::try_from(kept).unwrap_or(usize::MAX);
-        let excess = record.drift_history.len().saturating_sub(kept);
-        record.drift_history.drain(..excess);
-    }
-
-    fn enroll(
-        &mut self,
-        token_hash: &str,
-        cluster: &str,
-        serial: &str,
-        at_ms: u64,
-        expires_at_ms: u64,
-    ) -> CommandResult {
-        let Some(token) = self.tokens.get_mut(token_hash) else {
-            return CommandResult::Rejected("unknown bootstrap token".to_owned());
-        };
-        if token.used_at_ms.is_some() {
-            return CommandResult::Rejected("bootstrap token was already used".to_owned());
-        }
-        if at_ms >= token.expires_at_ms {
-            return CommandResult::Rejected("bootstrap token has expired".to_owned());
-        }
-        if token.cluster != cluster {
-            return CommandResult::Rejected(format!(
-                "bootstrap token is for cluster '{}', not '{cluster}'",
-                token.cluster
-            ));
-        }
-        token.used_at_ms = Some(at_ms);
-        let record = self.clusters.entry(cluster.to_owned()).or_default();
-        if record.revoked {
-            // Re-enrolling a revoked cluster starts a new identity: the
-            // certificates revoked with it must stay refused.
-            record.agents.clear();
-            record.revoked = false;
-        }
-        self.add_certificate(
-            cluster,
-            serial,
-            at_ms,
-            expires_at_ms,
-            format!("enrolled cluster {cluster} (certificate {serial})"),
-        );
-        CommandResult::Applied
-    }
-
-    /// Records a certificate issued to `cluster`'s agent (which must have a
-    /// record) and audits it as done by the cluster. Only the newest
-    /// [`CERTIFICATES_KEPT_PER_CLUSTER`] stay current.
-    pub(super) fn add_certificate(
-        &mut self,
-        cluster: &str,
-        serial: &str,
-        at_ms: u64,
-        expires_at_ms: u64,
-        action: String,
-    ) {
-        if let Some(record) = self.clusters.get_mut(cluster) {
-            record.agents.push(AgentRecord {
-                serial: serial.to_owned(),
-                issued_at_ms: at_ms,
-                expires_at_ms,
-            });
-            // Records are in issue order: the oldest go first.
-            let excess = record
-                .agents
-                .len()
-                .saturating_sub(CERTIFICATES_KEPT_PER_CLUSTER);
-            record.agents.drain(..excess);
-        }
-        self.audit(&format!("spiffe://fleet/cluster/{cluster}"), at_ms, action);
-    }
-
     pub(super) fn audit(&mut self, actor: &str, at_ms: u64, action: String) {
         let sequence = self
             .audit
@@ -484,13 +347,6 @@ impl FleetState {
             role: refusal.role.clone(),
             refused: Some(refusal.reason.clone()),
         });
-    }
-
-    /// Whether `serial` is a current (issued, not revoked) certificate of `cluster`.
-    pub fn is_current_agent(&self, cluster: &str, serial: &str) -> bool {
-        self.clusters.get(cluster).is_some_and(|record| {
-            !record.revoked && record.agents.iter().any(|agent| agent.serial == serial)
-        })
     }
 
     /// The chart digests recorded by the revisions kept (the newest record
@@ -526,55 +382,6 @@ impl FleetState {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn token(state: &mut FleetState, hash: &str, cluster: &str, expires: u64) {
-        let result = state.apply(&Command::CreateToken {
-            token_hash: hash.into(),
-            cluster: cluster.into(),
-            at_ms: 0,
-            expires_at_ms: expires,
-            actor: "spiffe://fleet/admin/ops".into(),
-        });
-        assert_eq!(result, CommandResult::Applied);
-    }
-
-    fn enroll(state: &mut FleetState, hash: &str, cluster: &str, at: u64) -> CommandResult {
-        state.apply(&Command::Enroll {
-            token_hash: hash.into(),
-            cluster: cluster.into(),
-            serial: format!("serial-{at}"),
-            at_ms: at,
-            expires_at_ms: at + 1000,
-        })
-    }
-
-    #[test]
-    fn tokens_are_single_use_expiring_and_bound_to_their_cluster() {
-        let mut state = FleetState::default();
-        token(&mut state, "h1", "a", 100);
-        assert!(matches!(
-            enroll(&mut state, "h1", "b", 10),
-            CommandResult::Rejected(_)
-        ));
-        assert_eq!(enroll(&mut state, "h1", "a", 10), CommandResult::Applied);
-        let before = state.clone();
-        assert_eq!(
-            enroll(&mut state, "h1", "a", 11),
-            CommandResult::Rejected("bootstrap token was already used".into())
-        );
-        assert_eq!(state, before, "a rejected command changes nothing");
-        token(&mut state, "h2", "a", 100);
-        assert_eq!(
-            enroll(&mut state, "h2", "a", 100),
-            CommandResult::Rejected("bootstrap token has expired".into())
-        );
-        assert!(matches!(
-            enroll(&mut state, "nope", "a", 1),
-            CommandResult::Rejected(_)
-        ));
-        assert!(state.is_current_agent("a", "serial-10"));
-        assert_eq!(state.audit.len(), 3);
-    }
 
     #[test]
     fn valid_revisions_start_rollouts_and_invalid_ones_move_nothing() {
@@ -654,61 +461,5 @@ mod tests {
             CommandResult::Unchanged
         );
         assert_eq!(state.latest_valid_revision().unwrap().revision, "r3");
-    }
-
-    #[test]
-    fn drift_history_keeps_the_newest_events_the_entry_names() {
-        let mut state = FleetState::default();
-        let event = |name: &str| super::super::records::DriftRecord {
-            at_ms: 1,
-            app: "web".into(),
-            kind: "ConfigMap".into(),
-            name: name.into(),
-            reverted: true,
-            ..Default::default()
-        };
-        let report = |names: &[&str], kept: u32| Command::ReportStatuses {
-            updates: Vec::new(),
-            at_ms: 1,
-            drift: vec![super::super::command::DriftUpdate {
-                cluster: "a".into(),
-                events: names.iter().map(|name| event(name)).collect(),
-            }],
-            drift_kept: kept,
-        };
-        assert_eq!(
-            state.apply(&report(&["one", "two"], 3)),
-            CommandResult::Applied
-        );
-        state.apply(&report(&["three", "four"], 3));
-        let names: Vec<&str> = state.clusters["a"]
-            .drift_history
-            .iter()
-            .map(|event| event.name.as_str())
-            .collect();
-        assert_eq!(names, ["two", "three", "four"], "oldest dropped first");
-        state.apply(&report(&["five"], 1));
-        assert_eq!(state.clusters["a"].drift_history, [event("five")]);
-    }
-
-    #[test]
-    fn re_enrolling_a_revoked_cluster_does_not_revive_its_old_certificates() {
-        let mut state = FleetState::default();
-        token(&mut state, "h1", "a", 1_000);
-        assert_eq!(enroll(&mut state, "h1", "a", 10), CommandResult::Applied);
-        assert!(state.is_current_agent("a", "serial-10"));
-        state.apply(&Command::RevokeCluster {
-            cluster: "a".into(),
-            actor: "spiffe://fleet/admin/ops".into(),
-            at_ms: 20,
-        });
-        assert!(!state.is_current_agent("a", "serial-10"));
-        token(&mut state, "h2", "a", 1_000);
-        assert_eq!(enroll(&mut state, "h2", "a", 30), CommandResult::Applied);
-        assert!(state.is_current_agent("a", "serial-30"));
-        assert!(
-            !state.is_current_agent("a", "serial-10"),
-            "a certificate revoked with the cluster stays refused"
-        );
     }
 }

@@ -6,7 +6,9 @@
 //! the same [`FleetState`]. The Raft storage (`raft/`) persists the log and
 //! snapshots of this state; nothing here knows about Raft, gRPC or Git.
 
+mod cluster_reports;
 mod command;
+mod enrollment;
 mod fleet_state;
 mod gates;
 mod holds;
