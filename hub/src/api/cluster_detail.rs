@@ -203,38 +203,32 @@ async fn desired_objects(
     if revision.is_empty() {
         return Ok(Ok(Vec::new()));
     }
-    let _permit = context
-        .renders
-        .acquire()
-        .await
-        .map_err(|_| Status::unavailable("the hub is shutting down"))?;
-    let cache = context.desired.clone();
     let (cluster, revision) = (cluster.to_owned(), revision.to_owned());
-    tokio::task::spawn_blocking(move || {
-        let renderer = cache
-            .renderer(&revision)
-            .map_err(|error| format!("{error:#}"))?;
-        let render = renderer.render_cluster(&cluster).map_err(|problems| {
-            format!("cluster {cluster} does not render at {revision}: {problems}")
-        })?;
-        Ok(render
-            .apps
-            .iter()
-            .map(|app| {
-                let objects = app
-                    .objects
-                    .iter()
-                    .map(|object| ObjectRef {
-                        group: object.key.group.clone(),
-                        kind: object.key.kind.clone(),
-                        namespace: object.key.namespace.clone().unwrap_or_default(),
-                        name: object.key.name.clone(),
-                    })
-                    .collect();
-                (app.app.clone(), objects)
-            })
-            .collect())
-    })
-    .await
-    .map_err(|error| Status::internal(format!("rendering failed: {error}")))
+    context
+        .render_blocking("rendering", move |cache| {
+            let renderer = cache
+                .renderer(&revision)
+                .map_err(|error| format!("{error:#}"))?;
+            let render = renderer.render_cluster(&cluster).map_err(|problems| {
+                format!("cluster {cluster} does not render at {revision}: {problems}")
+            })?;
+            Ok(render
+                .apps
+                .iter()
+                .map(|app| {
+                    let objects = app
+                        .objects
+                        .iter()
+                        .map(|object| ObjectRef {
+                            group: object.key.group.clone(),
+                            kind: object.key.kind.clone(),
+                            namespace: object.key.namespace.clone().unwrap_or_default(),
+                            name: object.key.name.clone(),
+                        })
+                        .collect();
+                    (app.app.clone(), objects)
+                })
+                .collect())
+        })
+        .await
 }

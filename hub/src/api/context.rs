@@ -44,6 +44,26 @@ pub struct ApiContext {
 }
 
 impl ApiContext {
+    /// Runs `work` on the desired-state cache off the async threads, a few
+    /// at a time (`renders`: one per core): renders are CPU work, and after
+    /// a commit thousands of sessions may miss the cache at once. `what`
+    /// names the work in the error when it panics.
+    pub async fn render_blocking<T: Send + 'static>(
+        &self,
+        what: &str,
+        work: impl FnOnce(&DesiredStateCache) -> T + Send + 'static,
+    ) -> Result<T, tonic::Status> {
+        let _permit = self
+            .renders
+            .acquire()
+            .await
+            .map_err(|_| tonic::Status::unavailable("the hub is shutting down"))?;
+        let cache = self.desired.clone();
+        tokio::task::spawn_blocking(move || work(&cache))
+            .await
+            .map_err(|error| tonic::Status::internal(format!("{what} failed: {error}")))
+    }
+
     /// The gRPC endpoints agents are given: this node's first, then every
     /// other member of the Raft group (voters and learners), so an agent
     /// whose node dies moves to another.

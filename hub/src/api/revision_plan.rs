@@ -93,23 +93,17 @@ pub async fn get_revision_plan(
         }
         Found::Valid(revision, previous) => (revision, previous),
     };
-    let _permit = context
-        .renders
-        .acquire()
-        .await
-        .map_err(|_| Status::unavailable("the hub is shutting down"))?;
-    let cache = context.desired.clone();
     let (new_revision, old_revision) = (revision.clone(), previous.clone());
-    let plan = tokio::task::spawn_blocking(move || {
-        let new = cache.renderer(&new_revision)?;
-        let old = old_revision.map(|old| cache.renderer(&old)).transpose()?;
-        FleetPlan::compute_from(old.as_deref(), &new).map_err(|problems| {
-            anyhow::anyhow!("revision {new_revision} does not render: {problems}")
+    let plan = context
+        .render_blocking("planning", move |cache| {
+            let new = cache.renderer(&new_revision)?;
+            let old = old_revision.map(|old| cache.renderer(&old)).transpose()?;
+            FleetPlan::compute_from(old.as_deref(), &new).map_err(|problems| {
+                anyhow::anyhow!("revision {new_revision} does not render: {problems}")
+            })
         })
-    })
-    .await
-    .map_err(|error| Status::internal(format!("planning failed: {error}")))?
-    .map_err(|error| Status::internal(format!("{error:#}")))?;
+        .await?
+        .map_err(|error| Status::internal(format!("{error:#}")))?;
     let mut budget =
         usize::try_from(context.config.dashboard.plan_object_changes).unwrap_or(usize::MAX);
     let waves = plan

@@ -178,24 +178,19 @@ async fn send_target(
     Ok(())
 }
 
-/// Renders a desired state off the async threads, a few at a time: after a
-/// commit thousands of sessions may miss the cache at once, and each render
-/// is CPU work that would otherwise take a blocking thread of its own.
+/// Renders a desired state off the async threads (see
+/// [`ApiContext::render_blocking`]).
 async fn render(
     context: &ApiContext,
     cluster: &str,
     revision: &str,
 ) -> Result<DesiredState, Status> {
-    let _permit = context
-        .renders
-        .acquire()
-        .await
-        .map_err(|_| Status::unavailable("the hub is shutting down"))?;
-    let cache = context.desired.clone();
     let (name, revision) = (cluster.to_owned(), revision.to_owned());
-    tokio::task::spawn_blocking(move || cache.desired_state(&name, &revision))
-        .await
-        .map_err(|error| Status::internal(format!("rendering failed: {error}")))?
+    context
+        .render_blocking("rendering", move |cache| {
+            cache.desired_state(&name, &revision)
+        })
+        .await?
         .map_err(|error| Status::internal(format!("{error:#}")))
 }
 
