@@ -82,3 +82,50 @@ pub fn install_manifests(hub: &HubProcess, cluster: &str, token: &str) -> String
     );
     String::from_utf8(output.stdout).unwrap()
 }
+
+/// A one-cluster fleet running for real: a hub following a new remote of
+/// a fleet folder, fleet-sim cluster `edge-1` and a real agent in it,
+/// synced and healthy at the remote's first commit. Keep every field bound
+/// for as long as the test needs its process.
+pub struct EdgeFleet {
+    /// The fleet repository.
+    pub remote: crate::git_fixture::FleetRemote,
+    /// Its first commit, which the agent runs.
+    pub revision: String,
+    /// The hub.
+    pub hub: HubProcess,
+    /// The cluster.
+    pub cluster: crate::sim_cluster::SimCluster,
+    /// The agent in it.
+    pub agent: crate::agent_process::AgentProcess,
+}
+
+impl EdgeFleet {
+    /// The cluster's name.
+    pub const CLUSTER: &'static str = "edge-1";
+
+    /// Starts it all over the fleet folder `root` (which declares `edge-1`)
+    /// and waits up to `within` for the agent to sync it healthy.
+    pub fn start(root: &std::path::Path, within: Duration) -> Self {
+        let remote = crate::git_fixture::FleetRemote::with_content(root);
+        let revision = remote.head();
+        let mut hub = HubProcess::init(remote.bare().to_str().unwrap(), "1h");
+        hub.start();
+        let cluster = crate::sim_cluster::SimCluster::start(Self::CLUSTER);
+        let agent =
+            crate::agent_process::AgentProcess::start(&hub, &cluster, &token(&hub, Self::CLUSTER));
+        eventually(
+            "edge-1 synced and healthy",
+            within,
+            || synced_and_healthy(&hub, Self::CLUSTER, &revision).then_some(()),
+            || format!("{}\n{}", cluster_status(&hub, Self::CLUSTER), agent.log()),
+        );
+        Self {
+            remote,
+            revision,
+            hub,
+            cluster,
+            agent,
+        }
+    }
+}

@@ -6,11 +6,8 @@
 
 use std::time::Duration;
 
-use fleet_tests::agent_process::AgentProcess;
-use fleet_tests::agent_support::{cluster_status, eventually, synced_and_healthy, token};
-use fleet_tests::git_fixture::FleetRemote;
-use fleet_tests::hub_process::HubProcess;
-use fleet_tests::sim_cluster::SimCluster;
+use fleet_tests::agent_support::EdgeFleet;
+use fleet_tests::agent_support::{cluster_status, eventually};
 use fleet_tests::tiny_fleet::web_fleet;
 
 const WAIT: Duration = Duration::from_secs(60);
@@ -25,18 +22,13 @@ fn line_of<'a>(table: &'a str, cluster: &str) -> Option<&'a str> {
 fn a_cluster_removed_from_git_keeps_its_objects_and_shows_as_removed() {
     let content = tempfile::tempdir().unwrap();
     web_fleet(content.path(), &["edge-1", "ghost-1", "keep-1"]);
-    let remote = FleetRemote::with_content(content.path());
-    let first = remote.head();
-    let mut hub = HubProcess::init(remote.bare().to_str().unwrap(), "1h");
-    hub.start();
-    let cluster = SimCluster::start("edge-1");
-    let agent = AgentProcess::start(&hub, &cluster, &token(&hub, "edge-1"));
-    eventually(
-        "edge-1 synced",
-        WAIT,
-        || synced_and_healthy(&hub, "edge-1", &first).then_some(()),
-        || agent.log(),
-    );
+    let EdgeFleet {
+        remote,
+        revision: first,
+        hub,
+        cluster,
+        agent,
+    } = EdgeFleet::start(content.path(), WAIT);
 
     // edge-1 (enrolled) and ghost-1 (never enrolled) leave Git.
     std::fs::remove_file(remote.work().join("clusters/edge-1.yaml")).unwrap();

@@ -8,8 +8,8 @@
 use std::time::Duration;
 
 use fleet_tests::agent_process::AgentProcess;
-use fleet_tests::agent_support::{cluster_status, eventually, synced_and_healthy, token};
-use fleet_tests::git_fixture::FleetRemote;
+use fleet_tests::agent_support::EdgeFleet;
+use fleet_tests::agent_support::{cluster_status, eventually};
 use fleet_tests::hub_process::HubProcess;
 use fleet_tests::sim_cluster::SimCluster;
 use fleet_tests::tiny_fleet::{app_yaml, config_map, deployment, fleet, write};
@@ -91,18 +91,13 @@ fn agent_reverts_and_reports_drift_honours_self_heal_and_ignore_differences() {
         "apps/notes/base/config.yaml",
         &config_map("notes-config", "NOTE", "original"),
     );
-    let remote = FleetRemote::with_content(root);
-    let revision = remote.head();
-    let mut hub = HubProcess::init(remote.bare().to_str().unwrap(), "1h");
-    hub.start();
-    let cluster = SimCluster::start("edge-1");
-    let agent = AgentProcess::start(&hub, &cluster, &token(&hub, "edge-1"));
-    eventually(
-        "edge-1 synced and healthy",
-        WAIT,
-        || synced_and_healthy(&hub, "edge-1", &revision).then_some(()),
-        || format!("{}\n{}", cluster_status(&hub, "edge-1"), agent.log()),
-    );
+    let EdgeFleet {
+        remote: _remote,
+        revision: _revision,
+        hub,
+        cluster,
+        agent,
+    } = EdgeFleet::start(root, WAIT);
     assert_eq!(cluster_status(&hub, "edge-1")["driftCount"], 0);
 
     // A managed field patched by hand is reverted, and the hub shows the drift.

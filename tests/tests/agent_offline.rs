@@ -5,10 +5,8 @@
 
 use std::time::Duration;
 
-use fleet_tests::agent_process::AgentProcess;
-use fleet_tests::agent_support::{cluster_status, eventually, synced_and_healthy, token};
-use fleet_tests::git_fixture::FleetRemote;
-use fleet_tests::hub_process::HubProcess;
+use fleet_tests::agent_support::EdgeFleet;
+use fleet_tests::agent_support::{cluster_status, eventually};
 use fleet_tests::sim_cluster::SimCluster;
 use fleet_tests::tiny_fleet::web_fleet;
 
@@ -25,18 +23,13 @@ fn agent_self_heals_while_the_hub_is_down_and_the_hub_catches_up() {
     let content = tempfile::tempdir().unwrap();
     let root = content.path();
     web_fleet(root, &["edge-1"]);
-    let remote = FleetRemote::with_content(root);
-    let revision = remote.head();
-    let mut hub = HubProcess::init(remote.bare().to_str().unwrap(), "1h");
-    hub.start();
-    let cluster = SimCluster::start("edge-1");
-    let mut agent = AgentProcess::start(&hub, &cluster, &token(&hub, "edge-1"));
-    eventually(
-        "edge-1 synced and healthy",
-        WAIT,
-        || synced_and_healthy(&hub, "edge-1", &revision).then_some(()),
-        || format!("{}\n{}", cluster_status(&hub, "edge-1"), agent.log()),
-    );
+    let EdgeFleet {
+        remote: _remote,
+        revision: _revision,
+        mut hub,
+        cluster,
+        mut agent,
+    } = EdgeFleet::start(root, WAIT);
 
     hub.kill();
     // A manual edit is reverted with no hub.

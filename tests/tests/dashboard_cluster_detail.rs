@@ -15,10 +15,9 @@ use std::time::Duration;
 use fleet_proto::GetClusterRequest;
 use fleet_proto::admin_service_client::AdminServiceClient;
 use fleet_tests::agent_client::channel;
-use fleet_tests::agent_process::AgentProcess;
-use fleet_tests::agent_support::{cluster_status, eventually, synced_and_healthy, token};
+use fleet_tests::agent_support::EdgeFleet;
+use fleet_tests::agent_support::{cluster_status, eventually};
 use fleet_tests::dashboard_process::Dashboard;
-use fleet_tests::git_fixture::FleetRemote;
 use fleet_tests::hub_process::HubProcess;
 use fleet_tests::sim_cluster::SimCluster;
 use fleet_tests::tiny_fleet::{app_yaml, config_map, fleet, write};
@@ -75,18 +74,13 @@ fn get_cluster_shows_apps_objects_and_reverted_drift_and_the_cluster_page_too() 
         "apps/notes/base/config.yaml",
         &config_map("notes-config", "NOTE", "original"),
     );
-    let remote = FleetRemote::with_content(root);
-    let revision = remote.head();
-    let mut hub = HubProcess::init(remote.bare().to_str().unwrap(), "1h");
-    hub.start();
-    let cluster = SimCluster::start("edge-1");
-    let agent = AgentProcess::start(&hub, &cluster, &token(&hub, "edge-1"));
-    eventually(
-        "edge-1 synced and healthy",
-        WAIT,
-        || synced_and_healthy(&hub, "edge-1", &revision).then_some(()),
-        || format!("{}\n{}", cluster_status(&hub, "edge-1"), agent.log()),
-    );
+    let EdgeFleet {
+        remote: _remote,
+        revision,
+        hub,
+        cluster,
+        agent,
+    } = EdgeFleet::start(root, WAIT);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let mut client = admin(&runtime, &hub);
     let get = |client: &mut AdminServiceClient<Channel>| {
