@@ -288,6 +288,12 @@ fn fleet_with_remote_chart(repository: &str, version: &str) -> tempfile::TempDir
     directory
 }
 
+/// Asserts that `run` exited 1 and its stderr contains `expected`.
+fn assert_refused(run: &support::Run, expected: &str) {
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains(expected), "{}", run.stderr);
+}
+
 fn render_remote(fleet: &Path, cache: &Path, cluster: &str) -> support::Run {
     fleetctl(&[
         "render",
@@ -357,12 +363,9 @@ fn a_chart_from_an_http_repository_renders_like_the_engine_and_is_checked() {
     // A version the repository does not have.
     let missing = fleet_with_remote_chart(&repository.url, "9.9.9");
     let run = render_remote(missing.path(), cache.path(), "dev-1");
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    assert!(
-        run.stderr
-            .contains("error: apps/podinfo/app.yaml:9: chart podinfo version 9.9.9 is not in"),
-        "{}",
-        run.stderr
+    assert_refused(
+        &run,
+        "error: apps/podinfo/app.yaml:9: chart podinfo version 9.9.9 is not in",
     );
     assert!(
         run.stderr.contains("versions there: 6.14.1"),
@@ -374,12 +377,7 @@ fn a_chart_from_an_http_repository_renders_like_the_engine_and_is_checked() {
     repository.serve(&published, "6.14.2", &"0".repeat(64));
     let mismatch = fleet_with_remote_chart(&repository.url, "6.14.2");
     let run = render_remote(mismatch.path(), cache.path(), "dev-1");
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    assert!(
-        run.stderr.contains("chart podinfo 6.14.2: digest mismatch"),
-        "{}",
-        run.stderr
-    );
+    assert_refused(&run, "chart podinfo 6.14.2: digest mismatch");
 
     // The same version republished with other bytes.
     let changed_chart = tempfile::tempdir().unwrap();
@@ -396,12 +394,7 @@ fn a_chart_from_an_http_repository_renders_like_the_engine_and_is_checked() {
     let republished = publish(changed_chart.path(), republished_into.path(), None);
     repository.serve(&republished, "6.14.1", &republished.digest);
     let run = render_remote(fleet.path(), cache.path(), "dev-1");
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    assert!(
-        run.stderr.contains("chart podinfo 6.14.1 changed upstream"),
-        "{}",
-        run.stderr
-    );
+    assert_refused(&run, "chart podinfo 6.14.1 changed upstream");
 }
 
 #[test]
@@ -410,12 +403,9 @@ fn an_unreachable_chart_repository_is_an_error_at_the_app() {
     let fleet = fleet_with_remote_chart(&format!("http://127.0.0.1:{closed}/charts"), "6.14.1");
     let cache = tempfile::tempdir().unwrap();
     let run = render_remote(fleet.path(), cache.path(), "dev-1");
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    assert!(
-        run.stderr
-            .contains("error: apps/podinfo/app.yaml:9: fetching chart podinfo 6.14.1"),
-        "{}",
-        run.stderr
+    assert_refused(
+        &run,
+        "error: apps/podinfo/app.yaml:9: fetching chart podinfo 6.14.1",
     );
     assert!(run.stdout.is_empty());
 }
@@ -490,12 +480,7 @@ fn a_chart_from_an_oci_registry_renders_like_the_engine() {
     );
     let missing = fleet_with_remote_chart(&reference, "6.0.0");
     let run = render_remote(missing.path(), cache.path(), "dev-1");
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    assert!(
-        run.stderr.contains("chart podinfo version 6.0.0 is not in"),
-        "{}",
-        run.stderr
-    );
+    assert_refused(&run, "chart podinfo version 6.0.0 is not in");
 }
 
 #[test]
@@ -548,13 +533,9 @@ fn an_https_chart_repository_is_trusted_through_the_chart_ca_setting_only() {
 
     // A CA the system does not know is refused, saying where to add it.
     let run = render_remote(fleet.path(), cache.path(), "dev-1");
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    assert!(
-        run.stderr.contains(
-            "error: apps/podinfo/app.yaml:9: fetching chart podinfo 6.14.1: https://127.0.0.1:"
-        ),
-        "{}",
-        run.stderr
+    assert_refused(
+        &run,
+        "error: apps/podinfo/app.yaml:9: fetching chart podinfo 6.14.1: https://127.0.0.1:",
     );
     assert!(
         run.stderr.contains("invalid peer certificate"),
