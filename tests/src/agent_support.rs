@@ -1,5 +1,6 @@
 //! What the agent tests share: waiting for an outcome, the hub's view of a
-//! cluster, bootstrap tokens, and the `fleet-agent install-manifests` output.
+//! cluster and of its revisions, bootstrap tokens, the
+//! `fleet-agent install-manifests` output, and a running one-cluster fleet.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -49,6 +50,23 @@ pub fn cluster_status(hub: &HubProcess, cluster: &str) -> Value {
         .find(|status| status["name"] == cluster)
         .cloned()
         .unwrap_or(Value::Null)
+}
+
+/// Every revision the hub recorded (`fleetctl revisions -o json`).
+pub fn revisions(hub: &HubProcess) -> Vec<Value> {
+    let run = hub.fleetctl(&["revisions", "-o", "json"]).success();
+    serde_json::from_str::<Value>(&run.stdout)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+/// The hub's record of `revision`, once it has one.
+pub fn revision_record(hub: &HubProcess, revision: &str) -> Option<Value> {
+    revisions(hub)
+        .into_iter()
+        .find(|row| row["revision"] == revision)
 }
 
 /// Whether the hub shows `cluster` synced to `revision` and healthy.

@@ -11,13 +11,13 @@ use std::path::Path;
 use std::time::Duration;
 
 use fleet_tests::agent_process::AgentProcess;
-use fleet_tests::agent_support::{eventually, token};
+use fleet_tests::agent_support::{eventually, revision_record, token};
 use fleet_tests::chart_repository::{ChartRepository, package};
 use fleet_tests::git_fixture::FleetRemote;
 use fleet_tests::hub_process::HubProcess;
 use fleet_tests::sim_cluster::SimCluster;
 use fleet_tests::tiny_fleet::{fleet, write};
-use serde_json::{Value, json};
+use serde_json::json;
 
 const WAIT: Duration = Duration::from_secs(120);
 
@@ -36,21 +36,6 @@ fn chart(root: &Path, greeting: &str) -> Vec<u8> {
         ),
     );
     package(&root.join("web"))
-}
-
-fn revisions(hub: &HubProcess) -> Vec<Value> {
-    let run = hub.fleetctl(&["revisions", "-o", "json"]).success();
-    serde_json::from_str::<Value>(&run.stdout)
-        .unwrap()
-        .as_array()
-        .unwrap()
-        .clone()
-}
-
-fn revision(hub: &HubProcess, revision: &str) -> Option<Value> {
-    revisions(hub)
-        .into_iter()
-        .find(|row| row["revision"] == revision)
 }
 
 #[test]
@@ -80,7 +65,7 @@ fn a_chart_republished_with_other_bytes_is_refused_by_a_node_without_it_in_its_c
     let row = eventually(
         "the first revision recorded",
         WAIT,
-        || revision(&hub, &first),
+        || revision_record(&hub, &first),
         || hub.log(),
     );
     assert_eq!(row["valid"], true, "{row}");
@@ -132,7 +117,7 @@ fn a_chart_republished_with_other_bytes_is_refused_by_a_node_without_it_in_its_c
     let row = eventually(
         "the second revision recorded",
         WAIT,
-        || revision(&hub, &second),
+        || revision_record(&hub, &second),
         || hub.log(),
     );
     assert_eq!(row["valid"], false, "{row}");

@@ -20,14 +20,14 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use fleet_tests::agent_support::eventually;
+use fleet_tests::agent_support::{eventually, revision_record};
 use fleet_tests::git_fixture::FleetRemote;
 use fleet_tests::hub_process::HubProcess;
 use fleet_tests::net::free_port;
 use fleet_tests::tiny_fleet::{fleet, write};
 use fleet_tests::tools::{tool, venv_python, workspace};
 use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
-use serde_json::{Value, json};
+use serde_json::json;
 
 const WAIT: Duration = Duration::from_secs(120);
 const USER: &str = "fleet";
@@ -244,17 +244,6 @@ fn push_chart(folder: &Path, reference: &str) {
     );
 }
 
-fn revision(hub: &HubProcess, revision: &str) -> Option<Value> {
-    let run = hub.fleetctl(&["revisions", "-o", "json"]).success();
-    serde_json::from_str::<Value>(&run.stdout)
-        .unwrap()
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|row| row["revision"] == revision)
-        .cloned()
-}
-
 #[test]
 fn a_registry_token_is_obtained_with_the_configured_credentials_and_a_wrong_password_is_refused() {
     let folder = tempfile::tempdir().unwrap();
@@ -309,7 +298,7 @@ fn a_registry_token_is_obtained_with_the_configured_credentials_and_a_wrong_pass
     let row = eventually(
         "the first revision recorded",
         WAIT,
-        || revision(&hub, &first),
+        || revision_record(&hub, &first),
         || hub.log(),
     );
     assert_eq!(row["valid"], false, "{row}");
@@ -339,7 +328,7 @@ fn a_registry_token_is_obtained_with_the_configured_credentials_and_a_wrong_pass
     let row = eventually(
         "the second revision recorded",
         WAIT,
-        || revision(&hub, &second),
+        || revision_record(&hub, &second),
         || hub.log(),
     );
     assert_eq!(row["valid"], true, "{row}");

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use fleet_proto::{Health, StatusReport};
 use fleet_tests::agent_client::enroll;
+use fleet_tests::agent_support::revisions;
 use fleet_tests::git_fixture::{FleetRemote, examples};
 use fleet_tests::hub_process::HubProcess;
 use serde_json::Value;
@@ -20,15 +21,6 @@ fn token(hub: &HubProcess, cluster: &str) -> String {
         .stdout
         .trim()
         .to_owned()
-}
-
-fn revisions(hub: &HubProcess) -> Vec<Value> {
-    let run = hub.fleetctl(&["revisions", "-o", "json"]).success();
-    serde_json::from_str::<Value>(&run.stdout)
-        .unwrap()
-        .as_array()
-        .unwrap()
-        .clone()
 }
 
 /// `fleetctl refresh` records `revision` as a new revision; its record.
