@@ -226,6 +226,7 @@ impl GitSync {
             revisions,
             rollouts,
             audit_through_sequence,
+            users,
             ..
         } = &command
         {
@@ -233,6 +234,7 @@ impl GitSync {
                 revisions = revisions.len(),
                 rollouts = rollouts.len(),
                 audit_through_sequence,
+                users = users.len(),
                 "trimming history past the retention limits"
             );
         }

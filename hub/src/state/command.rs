@@ -238,6 +238,10 @@ pub enum Command {
         rollouts: Vec<u64>,
         /// Audit entries up to this sequence number go (0: none).
         audit_through_sequence: u64,
+        /// Revoked users whose certificates have all expired (names); they
+        /// go when still so at `at_ms`.
+        #[serde(default)]
+        users: Vec<String>,
         /// When the leader decided (Unix milliseconds).
         at_ms: u64,
     },

@@ -185,8 +185,16 @@ impl FleetState {
                 revisions,
                 rollouts,
                 audit_through_sequence,
-                at_ms: _,
-            } => self.trim(revisions, rollouts, *audit_through_sequence),
+                users,
+                at_ms,
+            } => {
+                let trimmed = self.trim(revisions, rollouts, *audit_through_sequence);
+                if self.trim_users(users, *at_ms) == CommandResult::Applied {
+                    CommandResult::Applied
+                } else {
+                    trimmed
+                }
+            }
             Command::CreateUser {
                 name,
                 role,

@@ -42,13 +42,19 @@ impl FleetState {
             .cloned()
             .collect();
         let audit_through = self.audit_cut(limits, now_ms);
-        if revisions.is_empty() && rollouts.is_empty() && audit_through.is_none() {
+        let users = self.users_past(now_ms);
+        if revisions.is_empty()
+            && rollouts.is_empty()
+            && audit_through.is_none()
+            && users.is_empty()
+        {
             return None;
         }
         Some(Command::Trim {
             revisions,
             rollouts,
             audit_through_sequence: audit_through.unwrap_or(0),
+            users,
             at_ms: now_ms,
         })
     }
@@ -111,6 +117,38 @@ impl FleetState {
             CommandResult::Applied
         } else {
             CommandResult::Unchanged
+        }
+    }
+
+    /// Revoked users none of whose certificates is valid at `now_ms`: their
+    /// records can go. A record is kept while any of its certificates is
+    /// valid — for the init admin, whose certificate is an admin's when no
+    /// record names it, the record is what refuses the revoked certificate.
+    fn users_past(&self, now_ms: u64) -> Vec<String> {
+        self.users
+            .values()
+            .filter(|user| {
+                user.revoked_at_ms.is_some()
+                    && user
+                        .certificates
+                        .iter()
+                        .all(|certificate| certificate.expires_at_ms <= now_ms)
+            })
+            .map(|user| user.name.clone())
+            .collect()
+    }
+
+    /// Drops the named users that are still past keeping at `at_ms` (a user
+    /// re-created since the decision stays).
+    pub(super) fn trim_users(&mut self, names: &[String], at_ms: u64) -> CommandResult {
+        let past: BTreeSet<String> = self.users_past(at_ms).into_iter().collect();
+        let before = self.users.len();
+        self.users
+            .retain(|name, _| !(names.contains(name) && past.contains(name)));
+        if self.users.len() == before {
+            CommandResult::Unchanged
+        } else {
+            CommandResult::Applied
         }
     }
 
@@ -410,5 +448,55 @@ mod tests {
             at_ms: 100_000,
         });
         assert_eq!(state.audit[0].sequence, 11);
+    }
+
+    fn user(name: &str, revoked: bool, expires_at_ms: u64) -> crate::state::UserRecord {
+        crate::state::UserRecord {
+            name: name.into(),
+            role: crate::state::Role::Operator,
+            environments: Vec::new(),
+            certificates: vec![crate::state::UserCertificate {
+                serial: format!("serial-{name}"),
+                issued_at_ms: 0,
+                expires_at_ms,
+            }],
+            created_at_ms: 0,
+            created_by: "spiffe://fleet/admin/ops".into(),
+            revoked_at_ms: revoked.then_some(10),
+        }
+    }
+
+    #[test]
+    fn revoked_users_go_once_every_certificate_has_expired_and_a_recreated_one_stays() {
+        let mut state = FleetState::default();
+        for record in [
+            user("gone", true, 1_000),
+            user("still-valid", true, 5_000),
+            user("active", false, 1_000),
+            user("recreated", true, 1_000),
+        ] {
+            state.users.insert(record.name.clone(), record);
+        }
+        let limits = RetentionLimits {
+            revisions: 10,
+            rollouts: 10,
+            audit_entries: 1_000,
+            audit_max_age_ms: u64::MAX,
+        };
+        let Some(Command::Trim { users, .. }) = state.trim_command(&limits, 2_000) else {
+            panic!("the expired revoked users are past keeping");
+        };
+        assert_eq!(users, ["gone", "recreated"]);
+        // "recreated" is created again before the trim applies.
+        state
+            .users
+            .insert("recreated".into(), user("recreated", false, 9_000));
+        assert_eq!(state.trim_users(&users, 2_000), CommandResult::Applied);
+        let left: Vec<&str> = state.users.keys().map(String::as_str).collect();
+        assert_eq!(left, ["active", "recreated", "still-valid"]);
+        assert_eq!(state.trim_users(&users, 2_000), CommandResult::Unchanged);
+        // Until its last certificate expires, a revoked user's record stays:
+        // it is what refuses that certificate.
+        assert_eq!(state.trim_command(&limits, 4_999), None);
     }
 }
