@@ -6,8 +6,10 @@
 //! 10,000 agents connecting at once cost a few entries. With nothing queued
 //! it still writes every `presence.nodeHeartbeat`: that is the node's
 //! heartbeat. A failed write (no leader yet) keeps its changes for the next
-//! one, up to [`MAX_KEPT`]; beyond that the oldest are dropped with a
-//! warning (the next open of those clusters corrects the record).
+//! one, a heartbeat later, up to [`MAX_KEPT`]; beyond that the oldest are
+//! dropped with a warning (the next open of those clusters corrects the
+//! record). The queue is drained meanwhile, so a session never waits for a
+//! leader to record its opening.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -96,42 +98,43 @@ impl Writer {
         let mut pending: VecDeque<SessionChange> = VecDeque::new();
         let mut received = Vec::with_capacity(MAX_BATCH);
         loop {
-            // Write now (heartbeat due, or changes waiting), then gather
-            // what arrives until the next heartbeat or the first change.
-            self.write(&mut pending).await;
-            let more = if pending.is_empty() {
+            // Write now (heartbeat due, or changes waiting); then keep
+            // taking changes until the next heartbeat — or, after a
+            // successful write, until the first change arrives. The queue
+            // is always drained, so sessions never wait long to record.
+            let written = self.write(&mut pending).await;
+            let next_heartbeat = tokio::time::Instant::now() + self.heartbeat;
+            loop {
                 tokio::select! {
-                    count = receiver.recv_many(&mut received, MAX_BATCH) => Some(count),
-                    () = tokio::time::sleep(self.heartbeat) => None,
-                }
-            } else {
-                // A failed write: try again at the next heartbeat, taking
-                // whatever arrived meanwhile.
-                tokio::time::sleep(self.heartbeat).await;
-                let mut count = 0;
-                while let Ok(change) = receiver.try_recv() {
-                    received.push(change);
-                    count += 1;
-                }
-                Some(count.max(1))
-            };
-            if more == Some(0) {
-                // Every recorder is gone: the node is stopping.
-                self.write(&mut pending).await;
-                return;
-            }
-            pending.extend(received.drain(..));
-            while pending.len() > MAX_KEPT {
-                if let Some(dropped) = pending.pop_front() {
-                    warn!(cluster = %dropped.cluster, "presence: a session change was dropped (the log was unreachable too long)");
+                    count = receiver.recv_many(&mut received, MAX_BATCH) => {
+                        if count == 0 {
+                            // Every recorder is gone: the node is stopping.
+                            self.write(&mut pending).await;
+                            return;
+                        }
+                        pending.extend(received.drain(..));
+                        self.drop_oldest_past_limit(&mut pending);
+                        if written {
+                            break;
+                        }
+                    }
+                    () = tokio::time::sleep_until(next_heartbeat) => break,
                 }
             }
         }
     }
 
+    fn drop_oldest_past_limit(&self, pending: &mut VecDeque<SessionChange>) {
+        while pending.len() > MAX_KEPT {
+            if let Some(dropped) = pending.pop_front() {
+                warn!(cluster = %dropped.cluster, "presence: a session change was dropped (the log was unreachable too long)");
+            }
+        }
+    }
+
     /// Writes the pending changes (at least one heartbeat entry); on
-    /// failure they stay pending.
-    async fn write(&self, pending: &mut VecDeque<SessionChange>) {
+    /// failure they stay pending. Whether everything was written.
+    async fn write(&self, pending: &mut VecDeque<SessionChange>) -> bool {
         loop {
             let take = pending.len().min(MAX_BATCH);
             let changes: Vec<SessionChange> = pending.iter().take(take).cloned().collect();
@@ -143,11 +146,11 @@ impl Writer {
             };
             if let Err(error) = self.store.write(command).await {
                 warn!(%error, pending = pending.len(), "presence: sessions and heartbeat could not be written");
-                return;
+                return false;
             }
             pending.drain(..take);
             if pending.is_empty() {
-                return;
+                return true;
             }
         }
     }
