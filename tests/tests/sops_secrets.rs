@@ -124,12 +124,9 @@ fn message(hub: &HubProcess) -> String {
         .to_owned()
 }
 
-#[test]
-fn a_sops_secret_is_decrypted_only_by_the_agent_and_never_leaks() {
-    let keys = tempfile::tempdir().unwrap();
-    let (key_file, recipient) = age_key(keys.path());
-    let content = tempfile::tempdir().unwrap();
-    let root = content.path();
+/// Writes a one-cluster fleet (`edge-1`) whose app `vault` holds a
+/// ConfigMap and [`SECRET_FILE`] encrypted to `recipient`.
+fn vault_fleet(root: &Path, keys: &Path, recipient: &str) {
     fleet(root, &["edge-1"]);
     write(
         root,
@@ -141,11 +138,16 @@ fn a_sops_secret_is_decrypted_only_by_the_agent_and_never_leaks() {
         "apps/vault/base/config.yaml",
         &config_map("vault-config", "MODE", "sealed"),
     );
-    write(
-        root,
-        SECRET_FILE,
-        &encrypted_secret(keys.path(), &recipient, FIRST),
-    );
+    write(root, SECRET_FILE, &encrypted_secret(keys, recipient, FIRST));
+}
+
+#[test]
+fn a_sops_secret_is_decrypted_only_by_the_agent_and_never_leaks() {
+    let keys = tempfile::tempdir().unwrap();
+    let (key_file, recipient) = age_key(keys.path());
+    let content = tempfile::tempdir().unwrap();
+    let root = content.path();
+    vault_fleet(root, keys.path(), &recipient);
     let remote = FleetRemote::with_content(root);
     let revision = remote.head();
     let mut hub = HubProcess::init(remote.bare().to_str().unwrap(), "1h");
@@ -284,22 +286,7 @@ fn an_agent_without_the_key_applies_the_rest_and_names_the_recipients() {
     let (_key_file, recipient) = age_key(keys.path());
     let content = tempfile::tempdir().unwrap();
     let root = content.path();
-    fleet(root, &["edge-1"]);
-    write(
-        root,
-        "apps/vault/app.yaml",
-        &app_yaml("vault", "vault", true, true, ""),
-    );
-    write(
-        root,
-        "apps/vault/base/config.yaml",
-        &config_map("vault-config", "MODE", "sealed"),
-    );
-    write(
-        root,
-        SECRET_FILE,
-        &encrypted_secret(keys.path(), &recipient, FIRST),
-    );
+    vault_fleet(root, keys.path(), &recipient);
     let remote = FleetRemote::with_content(root);
     let mut hub = HubProcess::init(remote.bare().to_str().unwrap(), "1h");
     hub.start();
