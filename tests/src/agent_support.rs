@@ -69,6 +69,20 @@ pub fn revision_record(hub: &HubProcess, revision: &str) -> Option<Value> {
         .find(|row| row["revision"] == revision)
 }
 
+/// Waits up to `within` for the hub's record of `revision` (after
+/// `fleetctl refresh`, when `refresh`); panics with the hub's log.
+pub fn await_revision(hub: &HubProcess, revision: &str, refresh: bool, within: Duration) -> Value {
+    if refresh {
+        hub.fleetctl(&["refresh"]).success();
+    }
+    eventually(
+        &format!("revision {revision} recorded"),
+        within,
+        || revision_record(hub, revision),
+        || hub.log(),
+    )
+}
+
 /// Whether the hub shows `cluster` synced to `revision` and healthy.
 pub fn synced_and_healthy(hub: &HubProcess, cluster: &str, revision: &str) -> bool {
     let status = cluster_status(hub, cluster);

@@ -11,7 +11,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use fleet_tests::agent_process::AgentProcess;
-use fleet_tests::agent_support::{eventually, revision_record, token};
+use fleet_tests::agent_support::{await_revision, eventually, token};
 use fleet_tests::chart_repository::{ChartRepository, package};
 use fleet_tests::git_fixture::FleetRemote;
 use fleet_tests::hub_process::HubProcess;
@@ -62,12 +62,7 @@ fn a_chart_republished_with_other_bytes_is_refused_by_a_node_without_it_in_its_c
     hub.start();
 
     // The verdict records the chart version and the digest of its archive.
-    let row = eventually(
-        "the first revision recorded",
-        WAIT,
-        || revision_record(&hub, &first),
-        || hub.log(),
-    );
+    let row = await_revision(&hub, &first, false, WAIT);
     assert_eq!(row["valid"], true, "{row}");
     assert_eq!(
         row["charts"],
@@ -113,13 +108,7 @@ fn a_chart_republished_with_other_bytes_is_refused_by_a_node_without_it_in_its_c
         "apiVersion: fleet/v1alpha1\nkind: Environment\nmetadata:\n  name: dev\nspec:\n  vars:\n    replicas: 2\n",
     );
     let second = remote.commit_and_push("dev: two replicas");
-    hub.fleetctl(&["refresh"]).success();
-    let row = eventually(
-        "the second revision recorded",
-        WAIT,
-        || revision_record(&hub, &second),
-        || hub.log(),
-    );
+    let row = await_revision(&hub, &second, true, WAIT);
     assert_eq!(row["valid"], false, "{row}");
     let errors = row["errors"].to_string();
     assert!(errors.contains("apps/web/app.yaml"), "{errors}");

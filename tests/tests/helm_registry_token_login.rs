@@ -20,7 +20,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use fleet_tests::agent_support::{eventually, revision_record};
+use fleet_tests::agent_support::await_revision;
 use fleet_tests::git_fixture::FleetRemote;
 use fleet_tests::hub_process::HubProcess;
 use fleet_tests::net::free_port;
@@ -295,12 +295,7 @@ fn a_registry_token_is_obtained_with_the_configured_credentials_and_a_wrong_pass
     hub.start();
 
     // A wrong password: the token service refuses it; nothing renders.
-    let row = eventually(
-        "the first revision recorded",
-        WAIT,
-        || revision_record(&hub, &first),
-        || hub.log(),
-    );
+    let row = await_revision(&hub, &first, false, WAIT);
     assert_eq!(row["valid"], false, "{row}");
     let errors = row["errors"].to_string();
     assert!(
@@ -324,13 +319,7 @@ fn a_registry_token_is_obtained_with_the_configured_credentials_and_a_wrong_pass
         "apiVersion: fleet/v1alpha1\nkind: Environment\nmetadata:\n  name: dev\nspec:\n  vars:\n    replicas: 2\n",
     );
     let second = remote.commit_and_push("dev: two replicas");
-    hub.fleetctl(&["refresh"]).success();
-    let row = eventually(
-        "the second revision recorded",
-        WAIT,
-        || revision_record(&hub, &second),
-        || hub.log(),
-    );
+    let row = await_revision(&hub, &second, true, WAIT);
     assert_eq!(row["valid"], true, "{row}");
     assert_eq!(row["charts"][0]["repository"], reference.as_str(), "{row}");
     assert_eq!(row["charts"][0]["chart"], "web", "{row}");
